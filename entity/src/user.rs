@@ -1,0 +1,47 @@
+use sea_orm::entity::prelude::*;
+
+/// What a user may do; stored as its upper-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum Role {
+    #[sea_orm(string_value = "GUEST")]
+    Guest,
+    #[sea_orm(string_value = "HOST")]
+    Host,
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "users")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// Trimmed and lower-cased; unique.
+    #[sea_orm(unique)]
+    pub email: String,
+    /// An argon2id PHC string.
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: Option<String>,
+    pub role: Role,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_many = "super::session::Entity")]
+    Session,
+}
+
+impl Related<super::session::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Session.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

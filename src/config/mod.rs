@@ -1,0 +1,361 @@
+//! Configuration: one typed struct, read once at start-up.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file
+//! (`ROOST_CONFIG` or `--config`), then the environment. Most settings are
+//! `ROOST_<NAME>`; the three that every deployment tool already knows by name
+//! are read bare: `DATABASE_URL`, `REDIS_URL` and `JWT_SECRET`.
+
+mod duration;
+mod jwt_secret;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub use jwt_secret::JwtSecret;
+
+/// Where the server runs: development is forgiving, production refuses
+/// settings that are only safe on a laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The settings as they are written, before defaults that depend on other
+/// settings are filled in. Field names are the file keys and, upper-cased
+/// with a `ROOST_` prefix, the environment variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RawConfig {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub database_max_connections: u32,
+    pub auto_migrate: bool,
+    pub redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub jwt_secret: Option<String>,
+    #[serde(with = "duration")]
+    pub access_token_ttl: Duration,
+    #[serde(with = "duration")]
+    pub refresh_token_ttl: Duration,
+    pub login_max_failures: u32,
+    #[serde(with = "duration")]
+    pub login_failure_window: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub playground: bool,
+    pub playground_assets_dir: Option<PathBuf>,
+    pub introspection: bool,
+    pub max_query_depth: usize,
+    pub max_query_complexity: usize,
+    #[serde(with = "duration")]
+    pub shutdown_timeout: Duration,
+    /// Comma-separated origins allowed to call the API from a browser, or
+    /// `*`. Unset: any origin in development, none in production.
+    pub cors_origins: Option<String>,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            data_dir: PathBuf::from("roost-data"),
+            database_url: None,
+            database_max_connections: 10,
+            auto_migrate: true,
+            redis_url: None,
+            redis_prefix: "roost:".into(),
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            login_max_failures: 5,
+            login_failure_window: Duration::from_secs(15 * 60),
+            // OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            log_format: LogFormat::Pretty,
+            log_level: "info".into(),
+            playground: true,
+            playground_assets_dir: None,
+            introspection: true,
+            max_query_depth: 12,
+            max_query_complexity: 1000,
+            shutdown_timeout: Duration::from_secs(30),
+            cors_origins: None,
+        }
+    }
+}
+
+/// The resolved configuration the server runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub env: Environment,
+    pub bind: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub redis: Option<RedisConfig>,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+    pub graphql: GraphqlConfig,
+    pub shutdown_timeout: Duration,
+    pub cors_origins: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// May hold a password: never printed.
+    pub url: SecretString,
+    pub max_connections: u32,
+    /// Apply pending migrations when `roost serve` starts.
+    pub auto_migrate: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    pub url: SecretString,
+    /// Put in front of every key and channel, so deployments can share a Redis.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub jwt_secret: JwtSecret,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_max_failures: u32,
+    pub login_failure_window: Duration,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter directive, e.g. `info` or `roost=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct GraphqlConfig {
+    pub playground: bool,
+    pub playground_assets_dir: Option<PathBuf>,
+    pub introspection: bool,
+    pub max_depth: usize,
+    pub max_complexity: usize,
+}
+
+impl Default for GraphqlConfig {
+    fn default() -> Self {
+        let raw = RawConfig::default();
+        Self {
+            playground: raw.playground,
+            playground_assets_dir: raw.playground_assets_dir,
+            introspection: raw.introspection,
+            max_depth: raw.max_query_depth,
+            max_complexity: raw.max_query_complexity,
+        }
+    }
+}
+
+/// The environment variables read without the `ROOST_` prefix.
+const BARE_ENV: [&str; 3] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"];
+
+impl Config {
+    /// Reads defaults, the optional file and the environment, and resolves them.
+    pub fn load(file: Option<PathBuf>) -> anyhow::Result<Self> {
+        let file = file.or_else(|| std::env::var_os("ROOST_CONFIG").map(PathBuf::from));
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                bail!("configuration file {} does not exist", file.display());
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let figment = figment
+            .merge(Env::raw().only(&BARE_ENV))
+            .merge(Env::prefixed("ROOST_").ignore(&["CONFIG"]));
+        Self::from_figment(figment)
+    }
+
+    /// Resolves settings from any figment (tests build their own).
+    pub fn from_figment(figment: Figment) -> anyhow::Result<Self> {
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Self::resolve(raw)
+    }
+
+    fn resolve(raw: RawConfig) -> anyhow::Result<Self> {
+        let production = raw.env == Environment::Production;
+        let jwt_secret = match raw.jwt_secret.filter(|s| !s.is_empty()) {
+            Some(secret) => JwtSecret::given(secret, production)?,
+            None if production => bail!(
+                "JWT_SECRET must be set when ROOST_ENV=production \
+                 (at least {} random bytes, shared by every instance)",
+                jwt_secret::MIN_LEN
+            ),
+            None => JwtSecret::kept_in(&raw.data_dir).with_context(|| {
+                format!(
+                    "could not keep a generated JWT secret in {}",
+                    raw.data_dir.display()
+                )
+            })?,
+        };
+        let database_url = match raw.database_url.filter(|s| !s.is_empty()) {
+            Some(url) => url,
+            None => {
+                std::fs::create_dir_all(&raw.data_dir).with_context(|| {
+                    format!("could not create ROOST_DATA_DIR {}", raw.data_dir.display())
+                })?;
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    raw.data_dir.join("roost.db").display()
+                )
+            }
+        };
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
+        }
+        if raw.access_token_ttl.is_zero() || raw.refresh_token_ttl.is_zero() {
+            bail!("ROOST_ACCESS_TOKEN_TTL and ROOST_REFRESH_TOKEN_TTL must be positive");
+        }
+        if raw.database_max_connections == 0 {
+            bail!("ROOST_DATABASE_MAX_CONNECTIONS must be at least 1");
+        }
+        argon2::Params::new(raw.argon2_memory_kib, raw.argon2_iterations, 1, None).map_err(
+            |e| anyhow::anyhow!("ROOST_ARGON2_MEMORY_KIB / ROOST_ARGON2_ITERATIONS: {e}"),
+        )?;
+        Ok(Self {
+            env: raw.env,
+            bind: raw.bind,
+            data_dir: raw.data_dir,
+            database: DatabaseConfig {
+                url: database_url.into(),
+                max_connections: raw.database_max_connections,
+                auto_migrate: raw.auto_migrate,
+            },
+            redis: raw
+                .redis_url
+                .filter(|s| !s.is_empty())
+                .map(|url| RedisConfig {
+                    url: url.into(),
+                    prefix: raw.redis_prefix,
+                }),
+            auth: AuthConfig {
+                jwt_secret,
+                access_token_ttl: raw.access_token_ttl,
+                refresh_token_ttl: raw.refresh_token_ttl,
+                login_max_failures: raw.login_max_failures,
+                login_failure_window: raw.login_failure_window,
+                argon2_memory_kib: raw.argon2_memory_kib,
+                argon2_iterations: raw.argon2_iterations,
+            },
+            log: LogConfig {
+                format: raw.log_format,
+                level: raw.log_level,
+            },
+            graphql: GraphqlConfig {
+                playground: raw.playground,
+                playground_assets_dir: raw.playground_assets_dir,
+                introspection: raw.introspection,
+                max_depth: raw.max_query_depth,
+                max_complexity: raw.max_query_complexity,
+            },
+            shutdown_timeout: raw.shutdown_timeout,
+            cors_origins: match raw.cors_origins {
+                Some(list) => list
+                    .split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect(),
+                None if production => Vec::new(),
+                None => vec!["*".to_owned()],
+            },
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database.url.expose_secret().starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn figment(pairs: &[(&str, &str)]) -> Figment {
+        let mut f = Figment::from(Serialized::defaults(RawConfig::default()));
+        for (k, v) in pairs {
+            f = f.merge(Serialized::default(k, v));
+        }
+        f
+    }
+
+    #[test]
+    fn production_without_a_jwt_secret_names_the_setting() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = Config::from_figment(figment(&[
+            ("env", "production"),
+            ("data_dir", dir.path().to_str().expect("utf-8 path")),
+        ]))
+        .expect_err("must refuse");
+        assert!(err.to_string().contains("JWT_SECRET must be set"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_a_placeholder_secret() {
+        let err = Config::from_figment(figment(&[
+            ("env", "production"),
+            ("jwt_secret", "change-me"),
+        ]))
+        .expect_err("must refuse");
+        assert!(err.to_string().contains("JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn durations_take_units_or_seconds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cfg = Config::from_figment(
+            figment(&[("data_dir", dir.path().to_str().expect("utf-8 path"))])
+                .merge(Serialized::default("access_token_ttl", "2m"))
+                .merge(Serialized::default("refresh_token_ttl", 90)),
+        )
+        .expect("valid");
+        assert_eq!(cfg.auth.access_token_ttl, Duration::from_secs(120));
+        assert_eq!(cfg.auth.refresh_token_ttl, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn development_generates_a_secret_once_and_keeps_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        let a = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
+        let b = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
+        assert_eq!(a.auth.jwt_secret.bytes(), b.auth.jwt_secret.bytes());
+        assert!(a.auth.jwt_secret.bytes().len() >= jwt_secret::MIN_LEN);
+        assert!(a.is_sqlite());
+    }
+}

@@ -1,0 +1,91 @@
+//! The database connection: PostgreSQL in production, a SQLite file by default.
+
+mod migrate;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use secrecy::ExposeSecret;
+
+pub use migrate::{MigrationStep, migrate, migration_status};
+
+use crate::config::DatabaseConfig;
+
+/// How long a SQLite writer waits for another to finish before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
+    connect_with(config, config.max_connections).await
+}
+
+pub(crate) async fn connect_with(
+    config: &DatabaseConfig,
+    max_connections: u32,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(config.url.expose_secret().to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10))
+        .idle_timeout(Duration::from_secs(300))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            // WAL lets readers run beside the one writer; NORMAL sync is
+            // durable across application crashes, which is what WAL needs.
+            opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    Database::connect(options)
+        .await
+        .context("could not connect to the database at DATABASE_URL")
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at
+/// once (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead
+/// of one failing when it upgrades from reading to writing.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// `SELECT 1`, for readiness checks.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+/// Connection pool numbers for the metrics endpoint.
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+pub fn pool_stats(db: &DatabaseConnection, max: u32) -> PoolStats {
+    let (size, idle) = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            )
+        }
+    };
+    PoolStats { size, idle, max }
+}

@@ -1,0 +1,168 @@
+//! Gives every error an `extensions.code`, and masks what is not ours.
+//!
+//! Our resolvers set codes themselves (`AppError`). What async-graphql
+//! produces gets one here: parse errors, validation errors, limits, and
+//! argument values of the wrong type. Anything else without a code is an
+//! internal error: logged with the request's span, shown as
+//! `INTERNAL_SERVER_ERROR` without its text.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Response, ServerError, ServerResult, ValidationResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
+        NextValidation,
+    },
+    futures_util::stream::{BoxStream, StreamExt},
+    parser::types::ExecutableDocument,
+};
+
+use crate::error::{INTERNAL_MESSAGE, code};
+
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodesExtension)
+    }
+}
+
+struct ErrorCodesExtension;
+
+/// A request error happened before execution: the response has no data,
+/// only errors, none of them from a field.
+pub fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn has_code(e: &ServerError) -> bool {
+    e.extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some())
+}
+
+fn set_code(e: &mut ServerError, code: &str) {
+    e.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+}
+
+fn is_limit(message: &str) -> bool {
+    message.starts_with("Query is too complex")
+        || message.starts_with("Query is nested too deep")
+        || message.starts_with("The recursion depth of the query")
+        || message.starts_with("The number of directives on the field")
+}
+
+/// `Invalid value for argument "input.email", expected type "String"`
+/// names the argument path between its first pair of quotes.
+fn argument_path(message: &str) -> Option<&str> {
+    let rest = message
+        .strip_prefix("Invalid value for argument \"")
+        .or_else(|| message.strip_prefix("Invalid value for argument \\\""))?;
+    rest.split('"').next().filter(|p| !p.is_empty())
+}
+
+fn classify(e: &mut ServerError) {
+    if has_code(e) {
+        return;
+    }
+    if is_limit(&e.message) {
+        set_code(e, code::QUERY_TOO_COMPLEX);
+    } else if let Some(path) = argument_path(&e.message).map(str::to_owned) {
+        set_code(e, code::BAD_USER_INPUT);
+        e.extensions
+            .get_or_insert_with(Default::default)
+            .set("field", path);
+    } else if e.message.starts_with("Failed to parse") {
+        set_code(e, code::BAD_USER_INPUT);
+    } else if e.path.is_empty() {
+        set_code(e, code::GRAPHQL_VALIDATION_FAILED);
+    } else {
+        tracing::error!(error = %e.message, path = ?e.path, "unexpected resolver error");
+        e.message = INTERNAL_MESSAGE.into();
+        set_code(e, code::INTERNAL_SERVER_ERROR);
+    }
+}
+
+fn classify_all(mut response: Response) -> Response {
+    response.errors.iter_mut().for_each(classify);
+    response
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodesExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        classify_all(next.run(ctx).await)
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream).map(classify_all).boxed()
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|mut e| {
+            // Extensions after this one (the auth gate) set their own codes.
+            if !has_code(&e) {
+                let code = if is_limit(&e.message) {
+                    code::QUERY_TOO_COMPLEX
+                } else {
+                    code::GRAPHQL_PARSE_FAILED
+                };
+                set_code(&mut e, code);
+            }
+            e
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|mut errors| {
+            errors.iter_mut().for_each(classify);
+            errors
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_paths_are_read_from_messages() {
+        assert_eq!(
+            argument_path(r#"Invalid value for argument "input.email", expected type "String""#),
+            Some("input.email")
+        );
+        assert_eq!(argument_path("Unknown field"), None);
+    }
+
+    #[test]
+    fn field_errors_without_code_are_masked() {
+        let mut e = ServerError::new("connection refused at /var/run/x.sock", None)
+            .with_path(vec![async_graphql::PathSegment::Field("me".into())]);
+        classify(&mut e);
+        assert_eq!(e.message, INTERNAL_MESSAGE);
+        assert_eq!(
+            e.extensions.as_ref().and_then(|x| x.get("code")).cloned(),
+            Some(async_graphql::Value::from(code::INTERNAL_SERVER_ERROR))
+        );
+    }
+}

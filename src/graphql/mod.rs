@@ -1,0 +1,79 @@
+//! The GraphQL schema: the domain modules' roots merged into one, with the
+//! limits and extensions every request goes through.
+
+pub mod extensions;
+pub mod ids;
+pub mod node;
+pub mod scalars;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{AuthMutation, AuthService},
+    config::GraphqlConfig,
+    error::AppError,
+    users::{UserLoader, UserMutation, UserQuery, UserService},
+};
+
+#[derive(MergedObject, Default)]
+pub struct Query(node::NodeQuery, UserQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, UserMutation);
+
+pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The service layer, shared by every resolver through the schema's data.
+#[derive(Clone)]
+pub struct Services {
+    pub users: UserService,
+    pub auth: AuthService,
+}
+
+pub trait ServicesExt {
+    fn services(&self) -> async_graphql::Result<&Services>;
+}
+
+impl ServicesExt for Context<'_> {
+    fn services(&self) -> async_graphql::Result<&Services> {
+        self.data::<Services>().map_err(|_| {
+            async_graphql::ErrorExtensions::extend(&AppError::Internal(anyhow::anyhow!(
+                "services missing from the schema data"
+            )))
+        })
+    }
+}
+
+/// The schema's shape and limits, without data: enough to print the SDL.
+pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(config.max_depth)
+        .limit_complexity(config.max_complexity)
+        .extension(extensions::ErrorCodes)
+        .extension(extensions::AuthGate)
+        .extension(extensions::OperationMetrics::default());
+    if !config.introspection {
+        builder = builder
+            .disable_introspection()
+            .extension(extensions::NoIntrospection);
+    }
+    builder
+}
+
+/// The schema the server runs: shape, limits, services and loaders.
+pub fn build_schema(
+    config: &GraphqlConfig,
+    services: Services,
+    db: DatabaseConnection,
+) -> RoostSchema {
+    schema_builder(config)
+        .data(services)
+        .data(UserLoader::new(db))
+        .finish()
+}
+
+/// The SDL `roost schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema_builder(&GraphqlConfig::default()).finish().sdl()
+}

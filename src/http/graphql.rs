@@ -1,0 +1,437 @@
+//! `POST /graphql` and `GET /graphql`: GraphQL over HTTP.
+//!
+//! Follows the GraphQL-over-HTTP spec: JSON bodies (and multipart uploads),
+//! `GET` for queries only, batches of up to [`MAX_BATCH`], and both response
+//! media types. With `application/graphql-response+json` a request that
+//! fails before execution (it does not parse, does not validate, or carries
+//! a bad token) answers 4xx and has no `data`; with `application/json` it
+//! answers 200, as older clients expect. A rejected token answers 401 with
+//! either type.
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
+};
+use axum::{
+    extract::{Request, State},
+    http::{
+        HeaderName, HeaderValue, StatusCode,
+        header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, WWW_AUTHENTICATE},
+    },
+    response::{IntoResponse, Response},
+};
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{
+    negotiate::{MediaType, negotiate, wants_html},
+    playground, websocket,
+};
+use crate::{
+    auth::ClientInfo, error::code, graphql::extensions::is_request_error, state::AppState,
+};
+
+/// Operations per batch.
+pub const MAX_BATCH: usize = 10;
+/// A JSON request body.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+/// One uploaded file, and files per request.
+pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
+pub const MAX_UPLOADS: usize = 4;
+
+/// A request error answered before anything runs.
+pub fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (
+        status,
+        [(
+            CONTENT_TYPE,
+            HeaderValue::from_static(MediaType::Json.content_type()),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+/// One operation as it arrives in JSON or in a query string.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireRequest {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+}
+
+impl WireRequest {
+    fn into_request(self) -> Result<GqlRequest, String> {
+        let query = self
+            .query
+            .ok_or("`query` is required and must be a string")?;
+        let mut request = GqlRequest::new(query).variables(Variables::from_json(Value::Object(
+            self.variables.unwrap_or_default(),
+        )));
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        for (key, value) in self.extensions.unwrap_or_default() {
+            request.extensions.insert(
+                key,
+                async_graphql::Value::from_json(value).unwrap_or_default(),
+            );
+        }
+        Ok(request)
+    }
+}
+
+fn parse_json_body(bytes: &[u8]) -> Result<BatchRequest, String> {
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("The body is not valid JSON: {e}"))?;
+    let one = |v: Value| -> Result<GqlRequest, String> {
+        serde_json::from_value::<WireRequest>(v)
+            .map_err(|e| format!("Invalid GraphQL request: {e}"))?
+            .into_request()
+    };
+    match value {
+        Value::Array(items) if items.is_empty() => Err("An empty batch has nothing to run".into()),
+        Value::Array(items) if items.len() > MAX_BATCH => Err(format!(
+            "A batch may hold at most {MAX_BATCH} operations; this one has {}",
+            items.len()
+        )),
+        Value::Array(items) => Ok(BatchRequest::Batch(
+            items.into_iter().map(one).collect::<Result<_, _>>()?,
+        )),
+        obj @ Value::Object(_) => Ok(BatchRequest::Single(one(obj)?)),
+        _ => Err("The body must be a JSON object (or an array of them for a batch)".into()),
+    }
+}
+
+/// What the handlers take from the HTTP request before its body.
+pub struct RequestMeta {
+    pub authorization: Option<String>,
+    pub request_id: Option<String>,
+    pub client: ClientInfo,
+}
+
+impl RequestMeta {
+    pub fn of(req: &Request) -> Self {
+        let header = |name| {
+            req.headers()
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        Self {
+            authorization: header(AUTHORIZATION),
+            request_id: header(HeaderName::from_static("x-request-id")),
+            client: ClientInfo {
+                ip: req
+                    .extensions()
+                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                    .map(|c| c.0.ip().to_string()),
+                user_agent: header(USER_AGENT),
+            },
+        }
+    }
+}
+
+pub async fn post(State(state): State<AppState>, req: Request) -> Response {
+    let Some(media) = negotiate(req.headers().get(ACCEPT)) else {
+        return not_acceptable();
+    };
+    let content_type = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let mut params = content_type.split(';');
+    let mime = params.next().unwrap_or("").trim().to_ascii_lowercase();
+    let charset_ok = params
+        .filter_map(|p| {
+            p.trim()
+                .to_ascii_lowercase()
+                .strip_prefix("charset=")
+                .map(str::to_owned)
+        })
+        .all(|c| c.trim_matches('"') == "utf-8");
+    let meta = RequestMeta::of(&req);
+    let batch = match mime.as_str() {
+        "application/json" if charset_ok => {
+            let bytes = match axum::body::to_bytes(req.into_body(), MAX_JSON_BODY).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return request_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        code::BAD_REQUEST,
+                        &format!("The request body exceeds {MAX_JSON_BODY} bytes"),
+                    );
+                }
+            };
+            parse_json_body(&bytes)
+        }
+        "multipart/form-data" => {
+            let opts = async_graphql::http::MultipartOptions::default()
+                .max_file_size(MAX_UPLOAD)
+                .max_num_files(MAX_UPLOADS);
+            let reader = req
+                .into_body()
+                .into_data_stream()
+                .map_err(std::io::Error::other)
+                .into_async_read();
+            async_graphql::http::receive_batch_body(Some(content_type.as_str()), reader, opts)
+                .await
+                .map_err(|e| format!("Invalid multipart request: {e}"))
+                .and_then(|b| match b {
+                    BatchRequest::Batch(v) if v.len() > MAX_BATCH => {
+                        Err(format!("A batch may hold at most {MAX_BATCH} operations"))
+                    }
+                    b => Ok(b),
+                })
+        }
+        _ => {
+            return request_error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                code::BAD_REQUEST,
+                "Send `Content-Type: application/json` (UTF-8), or multipart/form-data for uploads",
+            );
+        }
+    };
+    match batch {
+        Ok(batch) => execute(&state, media, batch, meta).await,
+        Err(message) => request_error(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),
+    }
+}
+
+pub async fn get(State(state): State<AppState>, req: Request) -> Response {
+    if websocket::is_upgrade(req.headers()) {
+        return websocket::upgrade(state, req).await;
+    }
+    let query_string = req.uri().query().unwrap_or("").to_owned();
+    if query_string.is_empty() && wants_html(req.headers().get(ACCEPT)) {
+        return if state.config.graphql.playground {
+            playground::page(state.config.graphql.playground_assets_dir.is_some()).into_response()
+        } else {
+            request_error(
+                StatusCode::NOT_FOUND,
+                code::BAD_REQUEST,
+                "The playground is turned off",
+            )
+        };
+    }
+    let Some(media) = negotiate(req.headers().get(ACCEPT)) else {
+        return not_acceptable();
+    };
+    let request = match get_request(&query_string) {
+        Ok(r) => r,
+        Err(message) => return request_error(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),
+    };
+    let meta = RequestMeta::of(&req);
+    let mut request = request;
+    // GET never changes anything: find the operation and refuse mutations
+    // before running it. A document that does not parse is left for the
+    // executor to report.
+    let name = request.operation_name.clone();
+    if let Ok(doc) = request.parsed_query() {
+        use async_graphql::parser::types::{DocumentOperations, OperationType};
+        let ty = match (&doc.operations, name) {
+            (DocumentOperations::Single(op), _) => Some(op.node.ty),
+            (DocumentOperations::Multiple(ops), Some(name)) => {
+                ops.get(name.as_str()).map(|op| op.node.ty)
+            }
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+                ops.values().next().map(|op| op.node.ty)
+            }
+            _ => None,
+        };
+        if matches!(
+            ty,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            let mut response = request_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::BAD_REQUEST,
+                "GET runs queries only; send mutations with POST",
+            );
+            response
+                .headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+    }
+    execute(&state, media, BatchRequest::Single(request), meta).await
+}
+
+/// `?query=...&operationName=...&variables=<json>&extensions=<json>`
+fn get_request(query_string: &str) -> Result<GqlRequest, String> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Params {
+        query: Option<String>,
+        operation_name: Option<String>,
+        variables: Option<String>,
+        extensions: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(query_string)
+        .map_err(|e| format!("Invalid query string: {e}"))?;
+    let json_object =
+        |name: &str, text: Option<String>| -> Result<Option<Map<String, Value>>, String> {
+            match text.filter(|t| !t.is_empty()) {
+                None => Ok(None),
+                Some(t) => match serde_json::from_str::<Value>(&t) {
+                    Ok(Value::Object(map)) => Ok(Some(map)),
+                    Ok(Value::Null) => Ok(None),
+                    _ => Err(format!("`{name}` must be a JSON object")),
+                },
+            }
+        };
+    WireRequest {
+        query: params.query,
+        operation_name: params.operation_name.filter(|n| !n.is_empty()),
+        variables: json_object("variables", params.variables)?,
+        extensions: json_object("extensions", params.extensions)?,
+    }
+    .into_request()
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        StatusCode::NOT_ACCEPTABLE,
+        code::BAD_REQUEST,
+        "Accept application/graphql-response+json or application/json",
+    )
+}
+
+/// Authenticates, runs the operations, and writes the response.
+async fn execute(
+    state: &AppState,
+    media: MediaType,
+    batch: BatchRequest,
+    meta: RequestMeta,
+) -> Response {
+    let credentials = match state.auth.authenticate(meta.authorization.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "authentication backend failed");
+            return request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::INTERNAL_SERVER_ERROR,
+                crate::error::INTERNAL_MESSAGE,
+            );
+        }
+    };
+    let data = |mut r: GqlRequest| {
+        r.data.insert(credentials.clone());
+        r.data.insert(meta.client.clone());
+        r
+    };
+    match batch {
+        BatchRequest::Single(r) => {
+            let response = state.schema.execute(data(r)).await;
+            single_response(media, response, meta.request_id.as_deref())
+        }
+        BatchRequest::Batch(rs) => {
+            let responses = state
+                .schema
+                .execute_batch(BatchRequest::Batch(rs.into_iter().map(data).collect()))
+                .await;
+            let items: Vec<Value> = match responses {
+                BatchResponse::Single(r) => vec![body(r, meta.request_id.as_deref()).1],
+                BatchResponse::Batch(rs) => rs
+                    .into_iter()
+                    .map(|r| body(r, meta.request_id.as_deref()).1)
+                    .collect(),
+            };
+            json_response(StatusCode::OK, media, &Value::Array(items))
+        }
+    }
+}
+
+/// The JSON of one response: no `data` for a request error, and the request
+/// id on internal errors so that a report can be matched to the log.
+fn body(response: GqlResponse, request_id: Option<&str>) -> (bool, Value) {
+    let request_error = is_request_error(&response);
+    let mut value = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
+    if let Value::Object(map) = &mut value {
+        if request_error {
+            map.remove("data");
+        }
+        if let (Some(id), Some(Value::Array(errors))) = (request_id, map.get_mut("errors")) {
+            for e in errors {
+                if let Some(ext) = e.get_mut("extensions").and_then(Value::as_object_mut)
+                    && ext.get("code").and_then(Value::as_str) == Some(code::INTERNAL_SERVER_ERROR)
+                {
+                    ext.insert("requestId".into(), Value::String(id.to_owned()));
+                }
+            }
+        }
+    }
+    (request_error, value)
+}
+
+fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
+    let unauthenticated = is_request_error(&response)
+        && response.errors.iter().any(|e| {
+            e.extensions.as_ref().and_then(|x| x.get("code"))
+                == Some(&async_graphql::Value::from(code::UNAUTHENTICATED))
+        });
+    let (request_error, value) = body(response, request_id);
+    let status = if unauthenticated {
+        StatusCode::UNAUTHORIZED
+    } else if request_error && media == MediaType::GraphqlResponseJson {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut response = json_response(status, media, &value);
+    if unauthenticated {
+        response.headers_mut().insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+    }
+    response
+}
+
+fn json_response(status: StatusCode, media: MediaType, value: &Value) -> Response {
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static(media.content_type()))],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_bodies() {
+        assert!(matches!(
+            parse_json_body(br#"{"query":"{ me { id } }"}"#),
+            Ok(BatchRequest::Single(_))
+        ));
+        assert!(matches!(
+            parse_json_body(
+                br#"{"query":"{ a }","variables":null,"operationName":null,"extensions":null}"#
+            ),
+            Ok(BatchRequest::Single(_))
+        ));
+        assert!(parse_json_body(br#"{"query":{"a":1}}"#).is_err());
+        assert!(parse_json_body(br#"{"query":"{ a }","variables":[1]}"#).is_err());
+        assert!(parse_json_body(br#"{"variables":{}}"#).is_err());
+        assert!(parse_json_body(b"[]").is_err());
+        assert!(parse_json_body(b"{not json").is_err());
+        let eleven = format!("[{}]", [r#"{"query":"{ a }"}"#; 11].join(","));
+        assert!(
+            parse_json_body(eleven.as_bytes())
+                .expect_err("too many")
+                .contains("at most 10")
+        );
+        let ten = format!("[{}]", [r#"{"query":"{ a }"}"#; 10].join(","));
+        assert!(
+            matches!(parse_json_body(ten.as_bytes()), Ok(BatchRequest::Batch(v)) if v.len() == 10)
+        );
+    }
+}

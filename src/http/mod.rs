@@ -1,0 +1,87 @@
+//! The HTTP surface: GraphQL, the playground, WebSockets, health and metrics.
+
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+pub mod negotiate;
+pub mod playground;
+pub mod websocket;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    extract::{Request, State},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware,
+    response::Response,
+    routing::get,
+};
+use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    trace::TraceLayer,
+};
+
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(ws_only))
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics::render));
+    if let (true, Some(dir)) = (
+        state.config.graphql.playground,
+        state.config.graphql.playground_assets_dir.clone(),
+    ) {
+        router = router.nest_service(playground::ASSETS_PATH, ServeDir::new(dir));
+    }
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
+        let id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+    });
+    router
+        .layer(middleware::from_fn(metrics::track))
+        .layer(cors(&state))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// `/graphql/ws` speaks only WebSocket.
+async fn ws_only(State(state): State<AppState>, req: Request) -> Response {
+    websocket::upgrade(state, req).await
+}
+
+/// Browser clients on other origins (an SPA on its dev server). Tokens travel
+/// in the Authorization header, never in cookies, so allowing an origin
+/// does not let its pages act with a user's ambient credentials.
+fn cors(state: &AppState) -> CorsLayer {
+    let origins = &state.config.cors_origins;
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID,
+        ])
+        .expose_headers([REQUEST_ID])
+        .max_age(Duration::from_secs(600))
+}

@@ -1,0 +1,176 @@
+//! The GraphiQL playground served at `GET /graphql` to browsers.
+//!
+//! Its scripts come from a public CDN, pinned and checked with subresource
+//! integrity; with `ROOST_PLAYGROUND_ASSETS_DIR` set they are served from that
+//! folder instead (at `/graphql/assets/`), for machines without internet.
+//! `scripts/fetch-playground-assets` fills such a folder.
+//!
+//! Subscriptions go over graphql-transport-ws; the `Authorization` header
+//! typed in GraphiQL's headers pane is sent in `connection_init` too, so a
+//! signed-in user's subscriptions work exactly as their queries do.
+
+use axum::response::Html;
+
+pub const ASSETS_PATH: &str = "/graphql/assets";
+
+/// A file the page loads: its name in the local folder, its CDN address and
+/// the SHA-384 of its bytes.
+struct Asset {
+    file: &'static str,
+    cdn: &'static str,
+    integrity: &'static str,
+}
+
+const REACT: Asset = Asset {
+    file: "react.production.min.js",
+    cdn: "https://unpkg.com/react@18.3.1/umd/react.production.min.js",
+    integrity: "sha384-DGyLxAyjq0f9SPpVevD6IgztCFlnMF6oW/XQGmfe+IsZ8TqEiDrcHkMLKI6fiB/Z",
+};
+const REACT_DOM: Asset = Asset {
+    file: "react-dom.production.min.js",
+    cdn: "https://unpkg.com/react-dom@18.3.1/umd/react-dom.production.min.js",
+    integrity: "sha384-gTGxhz21lVGYNMcdJOyq01Edg0jhn/c22nsx0kyqP0TxaV5WVdsSH1fSDUf5YJj1",
+};
+const GRAPHIQL_JS: Asset = Asset {
+    file: "graphiql.min.js",
+    cdn: "https://unpkg.com/graphiql@3.8.3/graphiql.min.js",
+    integrity: "sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie",
+};
+const GRAPHIQL_CSS: Asset = Asset {
+    file: "graphiql.min.css",
+    cdn: "https://unpkg.com/graphiql@3.8.3/graphiql.min.css",
+    integrity: "sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM",
+};
+const GRAPHQL_WS: Asset = Asset {
+    file: "graphql-ws.min.js",
+    cdn: "https://unpkg.com/graphql-ws@5.16.2/umd/graphql-ws.min.js",
+    integrity: "sha384-+EVxFEOpy8LWPRQcpntm0FKN2O+BzrMNSL0G3HIgVWFmeb6xqZqjuLivrQUTXZKi",
+};
+
+/// The files a local assets folder must hold.
+pub const LOCAL_FILES: [&str; 5] = [
+    REACT.file,
+    REACT_DOM.file,
+    GRAPHIQL_JS.file,
+    GRAPHIQL_CSS.file,
+    GRAPHQL_WS.file,
+];
+
+fn script(asset: &Asset, local: bool) -> String {
+    if local {
+        format!(r#"<script src="{ASSETS_PATH}/{}"></script>"#, asset.file)
+    } else {
+        format!(
+            r#"<script src="{}" integrity="{}" crossorigin="anonymous"></script>"#,
+            asset.cdn, asset.integrity
+        )
+    }
+}
+
+fn stylesheet(asset: &Asset, local: bool) -> String {
+    if local {
+        format!(
+            r#"<link rel="stylesheet" href="{ASSETS_PATH}/{}" />"#,
+            asset.file
+        )
+    } else {
+        format!(
+            r#"<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous" />"#,
+            asset.cdn, asset.integrity
+        )
+    }
+}
+
+const BODY: &str = r#"<div id="graphiql">Loading the Roost playground…</div>
+<script>
+  const httpUrl = new URL('/graphql', window.location.href).toString();
+  const wsUrl = httpUrl.replace(/^http/, 'ws');
+  // One WebSocket client per Authorization value, so signing in (pasting a
+  // token into the headers pane) reconnects with the new credentials.
+  let ws = null, wsAuth = null;
+  function wsClient(auth) {
+    if (!ws || wsAuth !== auth) {
+      if (ws) ws.dispose();
+      ws = graphqlWs.createClient({
+        url: wsUrl,
+        lazy: true,
+        connectionParams: auth ? { authorization: auth } : {},
+      });
+      wsAuth = auth;
+    }
+    return ws;
+  }
+  function fetcher(params, opts) {
+    const headers = (opts && opts.headers) || {};
+    const auth = Object.keys(headers)
+      .filter((k) => k.toLowerCase() === 'authorization')
+      .map((k) => headers[k])[0] || null;
+    return GraphiQL.createFetcher({ url: httpUrl, wsClient: wsClient(auth) })(params, opts);
+  }
+  const defaultQuery = `# Welcome to Roost.
+#
+# Register (or log in), then put the accessToken in the Headers pane:
+#   { "Authorization": "Bearer <accessToken>" }
+# and ask who you are with the "Me" operation.
+
+mutation Register {
+  register(input: {
+    email: "ann@example.com"
+    password: "a long password"
+    firstName: "Ann"
+    lastName: "Lee"
+  }) {
+    accessToken
+    refreshToken
+    user { id firstName }
+  }
+}
+
+mutation Login {
+  login(input: { email: "ann@example.com", password: "a long password" }) {
+    accessToken
+    refreshToken
+  }
+}
+
+query Me {
+  me { id firstName lastName email role }
+}
+`;
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    React.createElement(GraphiQL, {
+      fetcher,
+      defaultQuery,
+      defaultEditorToolsVisibility: true,
+      shouldPersistHeaders: true,
+    }),
+  );
+</script>"#;
+
+pub fn page(local_assets: bool) -> Html<String> {
+    Html(format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8" />
+<meta name="viewport" content="width=device-width, initial-scale=1" />
+<title>Roost GraphQL playground</title>
+<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
+{css}
+{react}
+{react_dom}
+{graphiql}
+{graphql_ws}
+</head>
+<body>
+{BODY}
+</body>
+</html>
+"#,
+        css = stylesheet(&GRAPHIQL_CSS, local_assets),
+        react = script(&REACT, local_assets),
+        react_dom = script(&REACT_DOM, local_assets),
+        graphiql = script(&GRAPHIQL_JS, local_assets),
+        graphql_ws = script(&GRAPHQL_WS, local_assets),
+    ))
+}

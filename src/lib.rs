@@ -1,0 +1,19 @@
+//! Roost: a GraphQL backend for home-sharing marketplaces.
+//!
+//! One module per domain (`users`, `auth`, ...), each with thin GraphQL
+//! resolvers over a service that owns the rules and the transactions;
+//! transport (`http`), configuration, errors and storage in their own
+//! modules. `startup::Application` builds the whole server.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod redis;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,141 @@
+//! The `User` type as clients see it.
+
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::loader::viewer_is_admin;
+use crate::{
+    auth::viewer::ViewerExt,
+    graphql::{
+        ids::{self, NodeType},
+        scalars::DateTime,
+    },
+};
+
+/// What a user may do.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Guest,
+    Host,
+    Admin,
+}
+
+impl From<entity::user::Role> for Role {
+    fn from(role: entity::user::Role) -> Self {
+        match role {
+            entity::user::Role::Guest => Self::Guest,
+            entity::user::Role::Host => Self::Host,
+            entity::user::Role::Admin => Self::Admin,
+        }
+    }
+}
+
+impl From<Role> for entity::user::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Guest => Self::Guest,
+            Role::Host => Self::Host,
+            Role::Admin => Self::Admin,
+        }
+    }
+}
+
+/// A user as the API shows it; the password hash never leaves the database
+/// layer.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone_number: Option<String>,
+    pub role: Role,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub created_at: chrono::DateTime<Utc>,
+    pub updated_at: chrono::DateTime<Utc>,
+    /// Set when the user is shown to themself by a mutation that has no
+    /// viewer yet (register, login): their own contact details are theirs.
+    pub shown_to_self: bool,
+}
+
+impl From<entity::user::Model> for User {
+    fn from(m: entity::user::Model) -> Self {
+        Self {
+            id: m.id,
+            email: m.email,
+            first_name: m.first_name,
+            last_name: m.last_name,
+            phone_number: m.phone_number,
+            role: m.role.into(),
+            bio: m.bio,
+            avatar_url: m.avatar_url,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            shown_to_self: false,
+        }
+    }
+}
+
+impl User {
+    /// Contact details are for the user themself and admins.
+    async fn may_see_private(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        if self.shown_to_self {
+            return Ok(true);
+        }
+        match ctx.viewer() {
+            Some(v) if v.user_id == self.id => Ok(true),
+            Some(_) => viewer_is_admin(ctx).await,
+            None => Ok(false),
+        }
+    }
+}
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::User, self.id)
+    }
+
+    async fn first_name(&self) -> &str {
+        &self.first_name
+    }
+
+    async fn last_name(&self) -> &str {
+        &self.last_name
+    }
+
+    /// Only the user themself and admins see it; null for everyone else.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        Ok(self
+            .may_see_private(ctx)
+            .await?
+            .then_some(self.email.as_str()))
+    }
+
+    /// Only the user themself and admins see it; null for everyone else.
+    async fn phone_number(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        Ok(if self.may_see_private(ctx).await? {
+            self.phone_number.as_deref()
+        } else {
+            None
+        })
+    }
+
+    async fn role(&self) -> Role {
+        self.role
+    }
+
+    async fn bio(&self) -> Option<&str> {
+        self.bio.as_deref()
+    }
+
+    async fn avatar_url(&self) -> Option<&str> {
+        self.avatar_url.as_deref()
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.created_at.into()
+    }
+}

@@ -1,0 +1,84 @@
+use serde_json::{Value, json};
+
+use crate::helpers::{redis_url, spawn_app};
+
+#[tokio::test]
+async fn health_and_ready_answer() {
+    let app = spawn_app().await;
+    let health = app
+        .http
+        .get(app.url("/health"))
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health.json::<Value>().await.expect("json"),
+        json!({ "status": "ok" })
+    );
+
+    let ready = app.http.get(app.url("/ready")).send().await.expect("ready");
+    assert_eq!(ready.status(), 200);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["database"], "ok");
+    let expected_redis = if redis_url().is_some() {
+        "ok"
+    } else {
+        "not configured"
+    };
+    assert_eq!(body["redis"], expected_redis);
+}
+
+#[tokio::test]
+async fn ready_fails_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    app.db.clone().close().await.expect("close pool");
+    let ready = app.http.get(app.url("/ready")).send().await.expect("ready");
+    assert_eq!(ready.status(), 503);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["database"], "unavailable");
+}
+
+#[tokio::test]
+async fn metrics_count_operations_by_name_and_show_the_pool() {
+    let app = spawn_app().await;
+    for _ in 0..3 {
+        let resp = app.gql("query HealthProbe { __typename }", json!({})).await;
+        assert_eq!(resp["data"]["__typename"], "Query");
+    }
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    // Other tests share the process-wide recorder, so counts only grow.
+    let count = text
+        .lines()
+        .find(|l| {
+            l.starts_with("roost_graphql_operations_total")
+                && l.contains(r#"operation="HealthProbe""#)
+                && l.contains(r#"outcome="ok""#)
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no HealthProbe counter in:\n{text}"));
+    assert!(count >= 3.0, "{count}");
+    assert!(
+        text.contains("roost_graphql_operation_duration_seconds_bucket"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"roost_db_pool_connections{state="idle"}"#),
+        "{text}"
+    );
+    assert!(text.contains("roost_db_pool_max_connections"), "{text}");
+    assert!(
+        text.contains(r#"roost_http_requests_total{method="POST",route="/graphql",status="200"}"#),
+        "{text}"
+    );
+}

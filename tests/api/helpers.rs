@@ -1,0 +1,324 @@
+use std::{net::SocketAddr, time::Duration};
+
+use figment::{Figment, providers::Serialized};
+use roost::{
+    config::{Config, RawConfig},
+    startup::Application,
+};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub config: Config,
+    /// The server's own pool, for assertions on what was written.
+    pub db: sea_orm::DatabaseConnection,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _data_dir: Option<tempfile::TempDir>,
+    database: TestDatabase,
+}
+
+/// The database a test runs on, and how to get rid of it.
+#[derive(Clone)]
+pub struct TestDatabase {
+    pub url: String,
+    /// PostgreSQL: the admin URL and the name of the database to drop.
+    drop: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    /// A new empty database: a file in `dir`, or a new PostgreSQL database.
+    pub async fn fresh(dir: &std::path::Path) -> Self {
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(admin) => {
+                let name = format!("roost_test_{}", uuid::Uuid::new_v4().simple());
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = conn.close().await;
+                let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    url: url.to_string(),
+                    drop: Some((admin, name)),
+                }
+            }
+            None => Self {
+                url: format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+                drop: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.drop.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.drop.take() {
+            // Dropped on a thread of its own: Drop cannot await, and the
+            // test's runtime may already be shutting down.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .ok()?;
+                rt.block_on(async {
+                    let conn = Database::connect(&admin).await.ok()?;
+                    conn.execute_unprepared(&format!(
+                        "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                    ))
+                    .await
+                    .ok()?;
+                    conn.close().await.ok()
+                })
+            })
+            .join();
+        }
+    }
+}
+
+pub fn redis_url() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Settings every test app starts from: port 0, cheap password hashing
+/// (still argon2id), quiet logs.
+pub fn base_figment(data_dir: &std::path::Path, database_url: &str) -> Figment {
+    let mut figment = Figment::from(Serialized::defaults(RawConfig::default()))
+        .merge(("bind", "127.0.0.1:0"))
+        .merge(("data_dir", data_dir.to_string_lossy().to_string()))
+        .merge(("database_url", database_url))
+        .merge(("argon2_memory_kib", 256))
+        .merge(("argon2_iterations", 1))
+        .merge(("shutdown_timeout", 5));
+    if let Some(redis) = redis_url() {
+        figment = figment.merge(("redis_url", redis)).merge((
+            "redis_prefix",
+            format!("roost_test_{}:", uuid::Uuid::new_v4().simple()),
+        ));
+    }
+    figment
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|f| f).await
+}
+
+/// Starts an app with settings changed by `tune`.
+pub async fn spawn_with(tune: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = TestDatabase::fresh(dir.path()).await;
+    let figment = tune(base_figment(dir.path(), &database.url));
+    let mut app = start(Config::from_figment(figment).expect("test config")).await;
+    app._data_dir = Some(dir);
+    app.database = database;
+    app
+}
+
+/// Starts a server with exactly this configuration.
+pub async fn start(config: Config) -> TestApp {
+    let application = Application::build(config.clone()).await.expect("build app");
+    let addr = application.local_addr().expect("local addr");
+    let db = application.state().db.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(application.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        config,
+        db,
+        shutdown: Some(tx),
+        server: Some(server),
+        _data_dir: None,
+        database: TestDatabase {
+            url: String::new(),
+            drop: None,
+        },
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub email: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub const AUTH_FIELDS: &str = "accessToken accessTokenExpiresAt refreshToken refreshTokenExpiresAt user { id email role firstName lastName }";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn database(&self) -> &TestDatabase {
+        &self.database
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.server.take() {
+            Some(handle) => handle.await?,
+            None => Ok(()),
+        }
+    }
+
+    /// POSTs an operation, with a bearer token when given; the JSON answer.
+    pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.gql_response(token, query, variables)
+            .await
+            .json()
+            .await
+            .expect("JSON response")
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_as(None, query, variables).await
+    }
+
+    pub async fn gql_response(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, email: &str) -> Session {
+        self.register_as(email, "GUEST").await
+    }
+
+    pub async fn register_as(&self, email: &str, role: &str) -> Session {
+        let resp = self
+            .gql(
+                &format!("mutation($input: RegisterInput!) {{ register(input: $input) {{ {AUTH_FIELDS} }} }}"),
+                json!({ "input": {
+                    "email": email, "password": PASSWORD,
+                    "firstName": "Test", "lastName": "User", "role": role,
+                }}),
+            )
+            .await;
+        session_from(&resp["data"]["register"], email)
+            .unwrap_or_else(|| panic!("register failed: {resp}"))
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        self.gql(
+            &format!(
+                "mutation($input: LoginInput!) {{ login(input: $input) {{ {AUTH_FIELDS} }} }}"
+            ),
+            json!({ "input": { "email": email, "password": password } }),
+        )
+        .await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Value {
+        self.gql(
+            &format!(
+                "mutation($t: String!) {{ refreshSession(refreshToken: $t) {{ {AUTH_FIELDS} }} }}"
+            ),
+            json!({ "t": refresh_token }),
+        )
+        .await
+    }
+
+    pub async fn me(&self, token: &str) -> Value {
+        self.gql_as(Some(token), "{ me { id email } }", json!({}))
+            .await
+    }
+
+    /// Makes a user an admin the way an operator would.
+    pub async fn make_admin(&self, email: &str) {
+        let db = roost::db::connect(&self.config.database)
+            .await
+            .expect("connect");
+        roost::users::UserService::new(db)
+            .set_role(email, roost::users::Role::Admin)
+            .await
+            .expect("set role");
+    }
+}
+
+pub fn session_from(payload: &Value, email: &str) -> Option<Session> {
+    Some(Session {
+        user_id: payload["user"]["id"].as_str()?.to_owned(),
+        email: email.to_owned(),
+        access_token: payload["accessToken"].as_str()?.to_owned(),
+        refresh_token: payload["refreshToken"].as_str()?.to_owned(),
+    })
+}
+
+/// The first error's `extensions.code`.
+pub fn code(resp: &Value) -> &str {
+    resp["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {resp}"))
+}
+
+/// Asserts the first error is BAD_USER_INPUT naming `field`.
+#[track_caller]
+pub fn assert_bad_input(resp: &Value, field: &str) {
+    assert_eq!(code(resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(resp["errors"][0]["extensions"]["field"], field, "{resp}");
+}
+
+/// Rows in a table, read straight from the database.
+pub async fn count_rows(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    Count::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT COUNT(*) AS n FROM {table}"),
+    ))
+    .one(db)
+    .await
+    .expect("count")
+    .expect("a row")
+    .n
+}
+
+/// How long a test waits for something that should happen soon.
+pub const SOON: Duration = Duration::from_secs(10);

@@ -1,0 +1,21 @@
+//! Integration tests: each starts the real server on a random port with a
+//! fresh database and talks to it over HTTP and WebSocket, as a client would.
+//!
+//! SQLite by default. With `TEST_DATABASE_URL` (a PostgreSQL server URL whose
+//! user may create databases) each test gets its own new database there, and
+//! with `TEST_REDIS_URL` its own key prefix in that Redis.
+
+mod helpers;
+
+mod auth_gate;
+mod config;
+mod health;
+mod login;
+mod migrations;
+mod profile;
+mod register;
+mod schema;
+mod sessions;
+mod shutdown;
+mod transport;
+mod websocket;

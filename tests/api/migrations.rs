@@ -1,0 +1,69 @@
+//! `roost migrate up|down|status` through the real binary, on a fresh database.
+
+use std::process::Command;
+
+use crate::helpers::{TestDatabase, base_figment};
+
+fn roost(data_dir: &std::path::Path, database_url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_roost"))
+        .args(args)
+        .env("ROOST_DATA_DIR", data_dir)
+        .env("DATABASE_URL", database_url)
+        .env_remove("REDIS_URL")
+        .env("ROOST_LOG_LEVEL", "warn")
+        .output()
+        .expect("run roost");
+    assert!(
+        out.status.success(),
+        "roost {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn statuses(output: &str) -> Vec<(String, String)> {
+    output
+        .lines()
+        .filter_map(|l| l.split_once(char::is_whitespace))
+        .map(|(s, n)| (s.to_owned(), n.trim().to_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn migrations_go_down_and_up_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDatabase::fresh(dir.path()).await;
+    let run = |args: &[&str]| roost(dir.path(), &db.url, args);
+
+    let pending = statuses(&run(&["migrate", "status"]));
+    assert!(pending.len() >= 2, "{pending:?}");
+    assert!(pending.iter().all(|(s, _)| s == "pending"), "{pending:?}");
+
+    let up = statuses(&run(&["migrate", "up"]));
+    assert!(up.iter().all(|(s, _)| s == "applied"), "{up:?}");
+    assert_eq!(
+        up.iter().map(|(_, n)| n).collect::<Vec<_>>(),
+        pending.iter().map(|(_, n)| n).collect::<Vec<_>>()
+    );
+
+    let one_down = statuses(&run(&["migrate", "down"]));
+    assert_eq!(one_down.last().map(|(s, _)| s.as_str()), Some("pending"));
+    assert_eq!(
+        one_down.iter().filter(|(s, _)| s == "applied").count(),
+        up.len() - 1
+    );
+
+    let all_down = statuses(&run(&["migrate", "down", "--all"]));
+    assert!(all_down.iter().all(|(s, _)| s == "pending"), "{all_down:?}");
+
+    let again = statuses(&run(&["migrate", "up"]));
+    assert_eq!(again, up);
+
+    // The schema that came back works: a server on it registers a user.
+    let config = roost::config::Config::from_figment(
+        base_figment(dir.path(), &db.url).merge(("auto_migrate", false)),
+    )
+    .expect("config");
+    let app = crate::helpers::start(config).await;
+    app.register("ann@example.com").await;
+}

@@ -1,0 +1,411 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP spec and RULES.md section 1
+//! describe it.
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::{Value, json};
+
+use crate::helpers::{code, spawn_app, spawn_with};
+
+const GQL_JSON: &str = "application/graphql-response+json";
+
+#[tokio::test]
+async fn post_json_answers_in_the_accepted_media_type() {
+    let app = spawn_app().await;
+    for (accept, expected) in [
+        (None, "application/json; charset=utf-8"),
+        (Some("application/json"), "application/json; charset=utf-8"),
+        (Some("*/*"), "application/json; charset=utf-8"),
+        (
+            Some(GQL_JSON),
+            "application/graphql-response+json; charset=utf-8",
+        ),
+    ] {
+        let mut req = app
+            .http
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ __typename }" }));
+        if let Some(accept) = accept {
+            req = req.header(ACCEPT, accept);
+        }
+        let resp = req.send().await.expect("sent");
+        assert_eq!(resp.status(), 200, "{accept:?}");
+        assert_eq!(resp.headers()[CONTENT_TYPE], expected, "{accept:?}");
+        assert!(resp.headers().contains_key("x-request-id"));
+        assert_eq!(
+            resp.json::<Value>().await.expect("json"),
+            json!({ "data": { "__typename": "Query" } })
+        );
+    }
+    let refused = app
+        .http
+        .post(app.url("/graphql"))
+        .header(ACCEPT, "text/plain")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 406);
+}
+
+#[tokio::test]
+async fn request_errors_answer_4xx_only_for_the_graphql_media_type() {
+    let app = spawn_app().await;
+    for (query, expected_code) in [
+        ("{ __typename ", "GRAPHQL_PARSE_FAILED"),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+    ] {
+        let strict = app
+            .http
+            .post(app.url("/graphql"))
+            .header(ACCEPT, GQL_JSON)
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(strict.status(), 400, "{query}");
+        let body: Value = strict.json().await.expect("json");
+        assert_eq!(code(&body), expected_code);
+        assert!(
+            body.get("data").is_none(),
+            "no data on a request error: {body}"
+        );
+
+        let legacy = app
+            .http
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(legacy.status(), 200, "{query}");
+        assert_eq!(
+            code(&legacy.json::<Value>().await.expect("json")),
+            expected_code
+        );
+    }
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_bad_requests() {
+    let app = spawn_app().await;
+    let post = |body: &'static str, content_type: &'static str| {
+        app.http
+            .post(app.url("/graphql"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
+    };
+    for body in [
+        "{not json",
+        r#"{"query": {"nested": 1}}"#,
+        r#"{"query": "{ __typename }", "variables": [1]}"#,
+        r#"{"variables": {}}"#,
+        "42",
+        "[]",
+    ] {
+        let resp = post(body, "application/json").await.expect("sent");
+        assert_eq!(resp.status(), 400, "{body}");
+        assert_eq!(
+            code(&resp.json::<Value>().await.expect("json")),
+            "BAD_REQUEST",
+            "{body}"
+        );
+    }
+    let resp = post(r#"{"query": "{ __typename }"}"#, "text/plain")
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 415);
+    let resp = post(
+        r#"{"query": "{ __typename }"}"#,
+        "application/json; charset=latin-1",
+    )
+    .await
+    .expect("sent");
+    assert_eq!(resp.status(), 415);
+    // Explicit nulls are allowed.
+    let resp = post(
+        r#"{"query": "{ __typename }", "variables": null, "operationName": null, "extensions": null}"#,
+        "application/json",
+    )
+    .await
+    .expect("sent");
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_over_one_mebibyte_is_refused_with_413() {
+    let app = spawn_app().await;
+    let padding = "x".repeat(1024 * 1024);
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&json!({ "query": "{ __typename }", "variables": { "pad": padding } }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 413);
+    assert_eq!(
+        code(&resp.json::<Value>().await.expect("json")),
+        "BAD_REQUEST"
+    );
+}
+
+#[tokio::test]
+async fn batches_of_up_to_ten_run_each_operation() {
+    let app = spawn_app().await;
+    let batch: Vec<Value> = (0..10)
+        .map(|i| json!({ "query": format!("query Q{i} {{ __typename }}") }))
+        .collect();
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&batch)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    let items = body.as_array().expect("an array of responses");
+    assert_eq!(items.len(), 10);
+    assert!(
+        items
+            .iter()
+            .all(|r| r == &json!({ "data": { "__typename": "Query" } }))
+    );
+
+    // One bad operation does not spoil the others.
+    let mixed = json!([{ "query": "{ __typename }" }, { "query": "{ nope }" }]);
+    let body: Value = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&mixed)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body[0]["data"]["__typename"], "Query");
+    assert_eq!(code(&body[1]), "GRAPHQL_VALIDATION_FAILED");
+
+    let eleven: Vec<Value> = (0..11)
+        .map(|_| json!({ "query": "{ __typename }" }))
+        .collect();
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .json(&eleven)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(code(&body), "BAD_REQUEST");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .expect("message")
+            .contains("at most 10")
+    );
+}
+
+#[tokio::test]
+async fn get_runs_queries_and_never_mutations() {
+    let app = spawn_app().await;
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[
+            ("query", "query Q($x: ID!) { user(id: $x) { id } }"),
+            ("variables", r#"{"x":"nope"}"#),
+            ("operationName", "Q"),
+        ])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.json::<Value>().await.expect("json"),
+        json!({ "data": { "user": null } })
+    );
+
+    let mutation = "mutation { logout(refreshToken: \"x\") }";
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("query", mutation)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    assert_eq!(
+        code(&resp.json::<Value>().await.expect("json")),
+        "BAD_REQUEST"
+    );
+
+    // Named among several: the chosen one decides.
+    let doc = "query A { __typename } mutation B { logout(refreshToken: \"x\") }";
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("query", doc), ("operationName", "B")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 405);
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("query", doc), ("operationName", "A")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .query(&[("query", "{ __typename }"), ("variables", "[1]")])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn browsers_get_the_playground_wired_for_subscriptions() {
+    let app = spawn_app().await;
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .header(ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()[CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/html")
+    );
+    let html = resp.text().await.expect("text");
+    assert!(
+        html.contains("https://unpkg.com/graphiql@3.8.3/graphiql.min.js"),
+        "CDN assets"
+    );
+    assert!(
+        html.contains(r#"integrity="sha384-"#),
+        "pinned by integrity"
+    );
+    assert!(
+        html.contains("graphqlWs.createClient"),
+        "subscriptions wired"
+    );
+    assert!(
+        html.contains("connectionParams"),
+        "credentials sent on connection_init"
+    );
+}
+
+#[tokio::test]
+async fn the_playground_can_load_its_assets_from_a_local_folder() {
+    let assets = tempfile::tempdir().expect("tempdir");
+    std::fs::write(assets.path().join("graphiql.min.js"), "/* graphiql */").expect("write");
+    let dir = assets.path().to_string_lossy().to_string();
+    let app = spawn_with(|f| f.merge(("playground_assets_dir", dir))).await;
+    let html = app
+        .http
+        .get(app.url("/graphql"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        html.contains(r#"src="/graphql/assets/graphiql.min.js""#),
+        "{html}"
+    );
+    assert!(!html.contains("unpkg.com"));
+    let js = app
+        .http
+        .get(app.url("/graphql/assets/graphiql.min.js"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(js.status(), 200);
+    assert_eq!(js.text().await.expect("text"), "/* graphiql */");
+}
+
+#[tokio::test]
+async fn playground_and_introspection_can_be_turned_off() {
+    let app = spawn_with(|f| {
+        f.merge(("playground", false))
+            .merge(("introspection", false))
+    })
+    .await;
+    let resp = app
+        .http
+        .get(app.url("/graphql"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 404);
+    let resp = app
+        .gql("{ __schema { queryType { name } } }", json!({}))
+        .await;
+    assert!(resp["errors"].is_array(), "{resp}");
+    assert_eq!(resp["data"], Value::Null, "{resp}");
+}
+
+#[tokio::test]
+async fn limits_answer_query_too_complex_before_running() {
+    let app = spawn_with(|f| f.merge(("max_query_depth", 3))).await;
+    let deep = "{ __schema { types { fields { type { name } } } } }";
+    let resp = app.gql(deep, json!({})).await;
+    assert_eq!(code(&resp), "QUERY_TOO_COMPLEX", "{resp}");
+    assert!(resp.get("data").is_none() || resp["data"].is_null());
+}
+
+#[tokio::test]
+async fn arguments_of_the_wrong_type_are_bad_user_input_naming_the_field() {
+    let app = spawn_app().await;
+    let resp = app
+        .gql(
+            "mutation($input: LoginInput!) { login(input: $input) { accessToken } }",
+            json!({ "input": { "email": 42, "password": "x" } }),
+        )
+        .await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"], "input.email",
+        "{resp}"
+    );
+}
+
+#[tokio::test]
+async fn cors_preflights_are_answered_for_allowed_origins() {
+    let app = spawn_with(|f| f.merge(("cors_origins", "http://localhost:5173"))).await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header(
+                "Access-Control-Request-Headers",
+                "authorization,content-type",
+            )
+            .send()
+    };
+    let ok = preflight("http://localhost:5173").await.expect("sent");
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    let other = preflight("https://evil.example").await.expect("sent");
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
