@@ -48,9 +48,11 @@ impl ServicesExt for Context<'_> {
 /// The schema's shape and limits, without data: enough to print the SDL.
 pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
         .extension(extensions::ErrorCodes)
+        .extension(extensions::DepthLimit {
+            max: config.max_depth,
+        })
         .extension(extensions::AuthGate)
         .extension(extensions::OperationMetrics::default());
     if !config.introspection {

@@ -82,3 +82,39 @@ async fn metrics_count_operations_by_name_and_show_the_pool() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn internal_errors_are_masked_and_carry_the_request_id() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    assert!(app.me(&ann.access_token).await["errors"].is_null());
+    // The session is known to the session store; the database is not there.
+    app.db.clone().close().await.expect("close pool");
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .bearer_auth(&ann.access_token)
+        .header("x-request-id", "req-1234")
+        .json(&json!({ "query": "{ me { id firstName } }" }))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.headers()["x-request-id"], "req-1234");
+    let text = resp.text().await.expect("text");
+    let body: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        body["errors"][0]["message"], "Internal server error",
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], "req-1234");
+    for leak in ["pool", "sqlx", "database", "closed", "/"] {
+        assert!(
+            !text.to_lowercase().contains(leak),
+            "{leak:?} leaked: {text}"
+        );
+    }
+}

@@ -4,7 +4,7 @@
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
-use crate::helpers::{code, spawn_app, spawn_with};
+use crate::helpers::{code, count_rows, spawn_app, spawn_with};
 
 const GQL_JSON: &str = "application/graphql-response+json";
 
@@ -364,11 +364,18 @@ async fn playground_and_introspection_can_be_turned_off() {
 
 #[tokio::test]
 async fn limits_answer_query_too_complex_before_running() {
-    let app = spawn_with(|f| f.merge(("max_query_depth", 3))).await;
-    let deep = "{ __schema { types { fields { type { name } } } } }";
+    let app = spawn_with(|f| f.merge(("max_query_depth", 2))).await;
+    assert!(app.gql("{ me { id } }", json!({})).await["errors"].is_null());
+    let deep = "mutation { login(input: { email: \"a@example.com\", password: \"0123456789\" }) { user { id } } }";
     let resp = app.gql(deep, json!({})).await;
     assert_eq!(code(&resp), "QUERY_TOO_COMPLEX", "{resp}");
-    assert!(resp.get("data").is_none() || resp["data"].is_null());
+    assert_eq!(
+        resp["errors"][0]["message"],
+        "The query is nested 3 levels deep; at most 2 are allowed"
+    );
+    assert!(resp.get("data").is_none(), "nothing ran: {resp}");
+    // Nothing ran: the login was not attempted, so it counts no failure.
+    assert_eq!(count_rows(&app.db, "sessions").await, 0);
 }
 
 #[tokio::test]
@@ -408,4 +415,24 @@ async fn cors_preflights_are_answered_for_allowed_origins() {
     );
     let other = preflight("https://evil.example").await.expect("sent");
     assert!(!other.headers().contains_key("access-control-allow-origin"));
+}
+
+/// GraphiQL, Apollo's tooling and codegen send graphql-js's introspection
+/// query, nested deeper than the data limit: it must still be answered.
+#[tokio::test]
+async fn the_standard_introspection_query_is_answered() {
+    let app = spawn_app().await;
+    let query = include_str!("fixtures/introspection.graphql");
+    let resp = app.gql(query, json!({})).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    let types = resp["data"]["__schema"]["types"].as_array().expect("types");
+    assert!(types.iter().any(|t| t["name"] == "User"));
+    // Deeper than the introspection allowance is refused like deep data.
+    let mut deep = String::from("{ __schema { types { fields { type ");
+    let levels = roost::graphql::extensions::INTROSPECTION_MAX_DEPTH;
+    deep.push_str(&"{ ofType ".repeat(levels));
+    deep.push_str("{ name }");
+    deep.push_str(&" }".repeat(levels + 3));
+    deep.push_str(" }");
+    assert_eq!(code(&app.gql(&deep, json!({})).await), "QUERY_TOO_COMPLEX");
 }

@@ -1,11 +1,13 @@
 //! async-graphql extensions every operation goes through.
 
 mod auth_gate;
+mod depth_limit;
 mod error_codes;
 mod metrics;
 mod no_introspection;
 
 pub use auth_gate::AuthGate;
+pub use depth_limit::{DepthLimit, INTROSPECTION_MAX_DEPTH};
 pub use error_codes::{ErrorCodes, is_request_error};
 pub use metrics::OperationMetrics;
 pub use no_introspection::NoIntrospection;
