@@ -30,7 +30,18 @@ pub async fn migrate(config: &DatabaseConfig, step: MigrationStep) -> anyhow::Re
             .context("taking the migration lock")?;
     }
     let result = match step {
-        MigrationStep::Up => Migrator::up(&db, None).await,
+        MigrationStep::Up => {
+            let pending = match Migrator::install(&db).await {
+                Ok(()) => Migrator::get_pending_migrations(&db)
+                    .await
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            for m in &pending {
+                tracing::info!(migration = m.name(), "applying migration");
+            }
+            Migrator::up(&db, None).await
+        }
         MigrationStep::Down(steps) => match steps {
             Some(n) => Migrator::down(&db, Some(n)).await,
             None => Migrator::reset(&db).await,

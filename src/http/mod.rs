@@ -21,7 +21,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
-    trace::TraceLayer,
+    trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer},
 };
 
 use crate::state::AppState;
@@ -48,7 +48,10 @@ pub fn router(state: AppState) -> Router {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("-");
         tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-    });
+    })
+    // One access-log line per request, with its status and latency.
+    .on_request(DefaultOnRequest::new().level(tracing::Level::DEBUG))
+    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     router
         .layer(middleware::from_fn(metrics::track))
         .layer(cors(&state))

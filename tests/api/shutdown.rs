@@ -13,7 +13,7 @@ use crate::helpers::{AUTH_FIELDS, PASSWORD, SOON, spawn_with};
 /// shutdown begins.
 fn slow_hashing(f: figment::Figment) -> figment::Figment {
     f.merge(("argon2_memory_kib", 65536))
-        .merge(("argon2_iterations", 6))
+        .merge(("argon2_iterations", 12))
 }
 
 fn register_body(email: &str) -> Value {
@@ -35,7 +35,7 @@ async fn in_flight_requests_finish_before_the_server_stops() {
             .send()
             .await
     });
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let stopped = tokio::time::timeout(SOON, app.stop())
         .await
         .expect("stopped in time");
@@ -109,7 +109,7 @@ async fn sigterm_lets_the_binary_finish_and_exit_zero() {
         .env("DATABASE_URL", &db.url)
         .env_remove("REDIS_URL")
         .env("ROOST_ARGON2_MEMORY_KIB", "65536")
-        .env("ROOST_ARGON2_ITERATIONS", "6")
+        .env("ROOST_ARGON2_ITERATIONS", "12")
         .env("ROOST_LOG_FORMAT", "json")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -133,7 +133,7 @@ async fn sigterm_lets_the_binary_finish_and_exit_zero() {
                 .await
         }
     });
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
