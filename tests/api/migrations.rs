@@ -67,3 +67,28 @@ async fn migrations_go_down_and_up_again() {
     let app = crate::helpers::start(config).await;
     app.register("ann@example.com").await;
 }
+
+/// Instances that start at the same moment take turns on the migration
+/// lock: every one of them succeeds and each migration is applied once.
+#[tokio::test]
+async fn simultaneous_starts_do_not_race_on_migrations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = TestDatabase::fresh(dir.path()).await;
+    if !db.is_postgres() {
+        eprintln!("skipped: needs TEST_DATABASE_URL (several instances share one PostgreSQL)");
+        return;
+    }
+    let config =
+        roost::config::Config::from_figment(base_figment(dir.path(), &db.url)).expect("config");
+    let runs = (0..4).map(|_| roost::db::migrate(&config.database, roost::db::MigrationStep::Up));
+    for result in futures_util::future::join_all(runs).await {
+        result.expect("every instance migrates without error");
+    }
+    let conn = roost::db::connect(&config.database).await.expect("connect");
+    let status = roost::db::migration_status(&conn).await.expect("status");
+    assert!(status.iter().all(|(_, applied)| *applied), "{status:?}");
+    assert_eq!(
+        crate::helpers::count_rows(&conn, "seaql_migrations").await,
+        status.len() as i64
+    );
+}
