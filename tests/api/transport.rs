@@ -436,3 +436,32 @@ async fn the_standard_introspection_query_is_answered() {
     deep.push_str(" }");
     assert_eq!(code(&app.gql(&deep, json!({})).await), "QUERY_TOO_COMPLEX");
 }
+
+/// Fields come back in the order the query asked for them (GraphQL spec,
+/// section 7.2.2), which clients that compare raw text rely on.
+#[tokio::test]
+async fn response_fields_keep_the_query_order() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let text = app
+        .gql_response(
+            Some(&ann.access_token),
+            "{ me { role id lastName email firstName } }",
+            json!({}),
+        )
+        .await
+        .text()
+        .await
+        .expect("text");
+    let positions: Vec<usize> = [
+        "\"role\"",
+        "\"id\"",
+        "\"lastName\"",
+        "\"email\"",
+        "\"firstName\"",
+    ]
+    .iter()
+    .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
+    .collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
