@@ -126,3 +126,9 @@ impl ErrorExtensions for AppError {
         })
     }
 }
+
+impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
+    fn from(err: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        Self::Internal(anyhow::anyhow!("database: {err}"))
+    }
+}

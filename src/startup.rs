@@ -13,10 +13,21 @@ use crate::{
     db::{self, MigrationStep},
     graphql::{Services, build_schema},
     http,
+    properties::{PropertyService, catalogue::Catalogue},
     redis::Redis,
     state::AppState,
+    storage::Storage,
     users::UserService,
 };
+
+/// `http://<address>`; a wildcard bind address is shown as localhost.
+fn default_public_url(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -27,6 +38,7 @@ impl Application {
     /// Connects to the database (applying pending migrations unless turned
     /// off) and to Redis when configured, and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        crate::tls::install_crypto_provider();
         if config.database.auto_migrate {
             db::migrate(&config.database, MigrationStep::Up).await?;
         }
@@ -36,20 +48,31 @@ impl Application {
             None => None,
         };
         let auth = AuthService::new(db.clone(), redis.clone(), &config.auth).await?;
-        let services = Services {
-            users: UserService::new(db.clone()),
-            auth: auth.clone(),
-        };
-        let schema = build_schema(&config.graphql, services, db.clone());
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on {} (ROOST_BIND)", config.bind))?;
+        let server_url = match &config.public_url {
+            Some(url) => url.clone(),
+            None => default_public_url(listener.local_addr()?),
+        };
+        let storage = Storage::new(&config.storage, &server_url)?;
+        let catalogue = Catalogue::load(&db)
+            .await
+            .context("loading the amenity catalogue")?;
+        let services = Services {
+            users: UserService::new(db.clone()),
+            auth: auth.clone(),
+            properties: PropertyService::new(db.clone(), catalogue, config.fees),
+            storage: storage.clone(),
+        };
+        let schema = build_schema(&config.graphql, services, db.clone());
         let state = AppState {
             config: Arc::new(config),
             db,
             redis,
             schema,
             auth,
+            storage,
             metrics: http::metrics::recorder()?,
             shutdown: CancellationToken::new(),
         };

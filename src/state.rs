@@ -6,7 +6,9 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::AuthService, config::Config, graphql::RoostSchema, redis::Redis};
+use crate::{
+    auth::AuthService, config::Config, graphql::RoostSchema, redis::Redis, storage::Storage,
+};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -15,6 +17,7 @@ pub struct AppState {
     pub redis: Option<Redis>,
     pub schema: RoostSchema,
     pub auth: AuthService,
+    pub storage: Storage,
     pub metrics: PrometheusHandle,
     /// Cancelled when the server starts shutting down; long-lived
     /// connections (WebSockets) watch it and close.

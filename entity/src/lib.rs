@@ -3,6 +3,12 @@
 //! These are storage types: the GraphQL API has its own types in the `roost`
 //! crate, so a column can change without a client noticing.
 
+pub mod amenity;
+pub mod calendar_day;
+pub mod property;
+pub mod property_amenity;
+pub mod property_photo;
 pub mod refresh_token;
+pub mod saved_property;
 pub mod session;
 pub mod user;

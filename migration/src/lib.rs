@@ -7,6 +7,10 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_users;
 mod m20261123_000002_create_sessions;
+mod m20261124_000003_create_amenities;
+mod m20261124_000004_create_properties;
+
+pub use m20261124_000003_create_amenities::CATALOGUE as AMENITY_CATALOGUE;
 
 pub struct Migrator;
 
@@ -16,6 +20,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_users::Migration),
             Box::new(m20261123_000002_create_sessions::Migration),
+            Box::new(m20261124_000003_create_amenities::Migration),
+            Box::new(m20261124_000004_create_properties::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Authentication: passwords, tokens and sessions, and the mutations that
 //! start and end them.
 
+pub mod actor;
 pub mod login;
 pub mod login_throttle;
 pub mod mutations;

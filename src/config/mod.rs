@@ -15,10 +15,13 @@ use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
 };
+use rust_decimal::Decimal;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 pub use jwt_secret::JwtSecret;
+
+use crate::properties::pricing::Fees;
 
 /// Where the server runs: development is forgiving, production refuses
 /// settings that are only safe on a laptop.
@@ -72,6 +75,17 @@ pub struct RawConfig {
     /// Comma-separated origins allowed to call the API from a browser, or
     /// `*`. Unset: any origin in development, none in production.
     pub cors_origins: Option<String>,
+    /// This server's address as clients reach it (for photo URLs).
+    pub public_url: Option<String>,
+    pub photos_dir: Option<PathBuf>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: String,
+    pub s3_endpoint: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_public_url: Option<String>,
+    pub service_fee_percent: Decimal,
+    pub tax_percent: Decimal,
 }
 
 impl Default for RawConfig {
@@ -102,6 +116,16 @@ impl Default for RawConfig {
             max_query_complexity: 1000,
             shutdown_timeout: Duration::from_secs(30),
             cors_origins: None,
+            public_url: None,
+            photos_dir: None,
+            s3_bucket: None,
+            s3_region: "us-east-1".into(),
+            s3_endpoint: None,
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_public_url: None,
+            service_fee_percent: Decimal::from(14),
+            tax_percent: Decimal::ZERO,
         }
     }
 }
@@ -119,6 +143,29 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub shutdown_timeout: Duration,
     pub cors_origins: Vec<String>,
+    /// Unset: `http://<bound address>`.
+    pub public_url: Option<String>,
+    pub storage: StorageConfig,
+    pub fees: Fees,
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    pub photos_dir: PathBuf,
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Config {
+    pub bucket: String,
+    pub region: String,
+    /// For S3-compatible services (MinIO, R2, ...); unset means AWS.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<SecretString>,
+    pub secret_access_key: Option<SecretString>,
+    /// Where the bucket's files are publicly readable; unset means they are
+    /// served through this server.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +209,14 @@ pub struct GraphqlConfig {
     pub introspection: bool,
     pub max_depth: usize,
     pub max_complexity: usize,
+}
+
+fn percent(name: &str, value: Decimal) -> anyhow::Result<Decimal> {
+    if value >= Decimal::ZERO && value <= Decimal::ONE_HUNDRED {
+        Ok(value)
+    } else {
+        bail!("{name} must be between 0 and 100")
+    }
 }
 
 impl Default for GraphqlConfig {
@@ -251,7 +306,7 @@ impl Config {
         Ok(Self {
             env: raw.env,
             bind: raw.bind,
-            data_dir: raw.data_dir,
+            data_dir: raw.data_dir.clone(),
             database: DatabaseConfig {
                 url: database_url.into(),
                 max_connections: raw.database_max_connections,
@@ -285,6 +340,27 @@ impl Config {
                 max_complexity: raw.max_query_complexity,
             },
             shutdown_timeout: raw.shutdown_timeout,
+            public_url: raw.public_url.filter(|u| !u.is_empty()),
+            storage: StorageConfig {
+                photos_dir: raw
+                    .photos_dir
+                    .unwrap_or_else(|| raw.data_dir.join("photos")),
+                s3: raw
+                    .s3_bucket
+                    .filter(|b| !b.is_empty())
+                    .map(|bucket| S3Config {
+                        bucket,
+                        region: raw.s3_region,
+                        endpoint: raw.s3_endpoint.filter(|e| !e.is_empty()),
+                        access_key_id: raw.s3_access_key_id.map(SecretString::from),
+                        secret_access_key: raw.s3_secret_access_key.map(SecretString::from),
+                        public_url: raw.s3_public_url.filter(|u| !u.is_empty()),
+                    }),
+            },
+            fees: Fees {
+                service_fee_percent: percent("ROOST_SERVICE_FEE_PERCENT", raw.service_fee_percent)?,
+                tax_percent: percent("ROOST_TAX_PERCENT", raw.tax_percent)?,
+            },
             cors_origins: match raw.cors_origins {
                 Some(list) => list
                     .split(',')

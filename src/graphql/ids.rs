@@ -1,5 +1,6 @@
-//! Relay global ids: opaque to clients, `base64url("<Type>:<uuid>")` inside,
-//! so `node(id)` knows which table to look in.
+//! Relay global ids: opaque to clients, `base64url("<Type>:<key>")` inside,
+//! so `node(id)` knows where to look. Keys are UUIDs, except amenities,
+//! whose key is their stable code.
 
 use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -9,38 +10,53 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NodeType {
     User,
+    Property,
+    Amenity,
+    Photo,
 }
 
 impl NodeType {
     pub fn name(self) -> &'static str {
         match self {
             Self::User => "User",
+            Self::Property => "Property",
+            Self::Amenity => "Amenity",
+            Self::Photo => "Photo",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "User" => Some(Self::User),
-            _ => None,
-        }
+        [Self::User, Self::Property, Self::Amenity, Self::Photo]
+            .into_iter()
+            .find(|t| t.name() == name)
     }
 }
 
-pub fn encode(kind: NodeType, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
+pub fn encode(kind: NodeType, key: impl std::fmt::Display) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{}:{key}", kind.name())))
 }
 
-/// The type and row id an id names, or `None` when it is not one of ours.
-pub fn decode(id: &str) -> Option<(NodeType, Uuid)> {
+/// The type and key an id names, or `None` when it is not one of ours.
+pub fn decode(id: &str) -> Option<(NodeType, String)> {
     let bytes = URL_SAFE_NO_PAD.decode(id.trim()).ok()?;
-    let text = std::str::from_utf8(&bytes).ok()?;
-    let (kind, uuid) = text.split_once(':')?;
-    Some((NodeType::from_name(kind)?, Uuid::parse_str(uuid).ok()?))
+    let text = String::from_utf8(bytes).ok()?;
+    let (kind, key) = text.split_once(':')?;
+    if key.is_empty() {
+        return None;
+    }
+    Some((NodeType::from_name(kind)?, key.to_owned()))
 }
 
-/// The row id, when `id` is a global id of `kind`.
+/// The row id, when `id` is a global id of `kind` keyed by a UUID.
 pub fn decode_as(kind: NodeType, id: &str) -> Option<Uuid> {
-    decode(id).filter(|(k, _)| *k == kind).map(|(_, uuid)| uuid)
+    decode(id)
+        .filter(|(k, _)| *k == kind)
+        .and_then(|(_, key)| Uuid::parse_str(&key).ok())
+}
+
+/// The key, when `id` is a global id of `kind`.
+pub fn decode_key(kind: NodeType, id: &str) -> Option<String> {
+    decode(id).filter(|(k, _)| *k == kind).map(|(_, key)| key)
 }
 
 #[cfg(test)]
@@ -51,8 +67,14 @@ mod tests {
     fn ids_round_trip_and_garbage_is_none() {
         let uuid = Uuid::now_v7();
         let id = encode(NodeType::User, uuid);
-        assert_eq!(decode(&id), Some((NodeType::User, uuid)));
         assert_eq!(decode_as(NodeType::User, &id), Some(uuid));
+        assert_eq!(decode_as(NodeType::Property, &id), None, "another type");
+        let amenity = encode(NodeType::Amenity, "wifi");
+        assert_eq!(
+            decode_key(NodeType::Amenity, &amenity).as_deref(),
+            Some("wifi")
+        );
+        assert_eq!(decode_as(NodeType::Amenity, &amenity), None);
         for bad in [
             "",
             "garbage",

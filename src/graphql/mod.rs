@@ -1,8 +1,10 @@
 //! The GraphQL schema: the domain modules' roots merged into one, with the
 //! limits and extensions every request goes through.
 
+pub mod connection;
 pub mod extensions;
 pub mod ids;
+pub mod money;
 pub mod node;
 pub mod scalars;
 
@@ -13,14 +15,16 @@ use crate::{
     auth::{AuthMutation, AuthService},
     config::GraphqlConfig,
     error::AppError,
+    properties::{PropertyMutation, PropertyQuery, PropertyService, loaders},
+    storage::Storage,
     users::{UserLoader, UserMutation, UserQuery, UserService},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, UserQuery);
+pub struct Query(node::NodeQuery, UserQuery, PropertyQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation);
+pub struct Mutation(AuthMutation, UserMutation, PropertyMutation);
 
 pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -29,6 +33,8 @@ pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
 pub struct Services {
     pub users: UserService,
     pub auth: AuthService,
+    pub properties: PropertyService,
+    pub storage: Storage,
 }
 
 pub trait ServicesExt {
@@ -54,6 +60,7 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
             max: config.max_depth,
         })
         .extension(extensions::AuthGate)
+        .extension(extensions::RequestScope)
         .extension(extensions::OperationMetrics::default());
     if !config.introspection {
         builder = builder
@@ -69,10 +76,10 @@ pub fn build_schema(
     services: Services,
     db: DatabaseConnection,
 ) -> RoostSchema {
-    schema_builder(config)
+    let builder = schema_builder(config)
         .data(services)
-        .data(UserLoader::new(db))
-        .finish()
+        .data(UserLoader::new(db.clone()));
+    loaders::register(builder, &db).finish()
 }
 
 /// The SDL `roost schema` prints and `schema.graphql` holds.

@@ -1,15 +1,29 @@
 //! `node(id)`: Relay object identification.
 
-use async_graphql::{Context, ID, Interface, Object};
+use async_graphql::{Context, ID, Interface, Object, ResultExt};
 
-use super::ids::{NodeType, decode};
-use crate::users::{User, loader::load_user};
+use super::{
+    ServicesExt,
+    ids::{NodeType, decode},
+};
+use crate::{
+    error::AppError,
+    properties::{
+        queries::visible_property,
+        resolvers::photo,
+        types::{Amenity, Photo, Property},
+    },
+    users::{User, loader::load_user},
+};
 
 /// Relay object identification. Every ID is opaque: clients must not parse it.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID"))]
 pub enum Node {
     User(User),
+    Property(Property),
+    Amenity(Amenity),
+    Photo(Photo),
 }
 
 #[derive(Default)]
@@ -19,9 +33,38 @@ pub struct NodeQuery;
 impl NodeQuery {
     /// The object with this id, when it exists and the viewer may see it.
     async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
-        Ok(match decode(&id) {
-            Some((NodeType::User, uuid)) => load_user(ctx, uuid).await?.map(Node::User),
-            None => None,
+        let Some((kind, key)) = decode(&id) else {
+            return Ok(None);
+        };
+        let uuid = uuid::Uuid::parse_str(&key).ok();
+        Ok(match (kind, uuid) {
+            (NodeType::User, Some(uuid)) => load_user(ctx, uuid).await?.map(Node::User),
+            (NodeType::Property, Some(uuid)) => {
+                visible_property(ctx, uuid).await?.map(Node::Property)
+            }
+            (NodeType::Amenity, _) => ctx
+                .services()?
+                .properties
+                .catalogue
+                .get(&key)
+                .cloned()
+                .map(Node::Amenity),
+            (NodeType::Photo, Some(uuid)) => {
+                let row = entity::property_photo::Entity::find_by_id(uuid)
+                    .one(ctx.services()?.properties.db())
+                    .await
+                    .map_err(AppError::from)
+                    .extend()?;
+                match row {
+                    Some(row) if visible_property(ctx, row.property_id).await?.is_some() => {
+                        Some(Node::Photo(photo(ctx, row)?))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
         })
     }
 }
+
+use sea_orm::EntityTrait;

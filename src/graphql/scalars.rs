@@ -36,3 +36,27 @@ impl ScalarType for DateTime {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 }
+
+/// A calendar date, ISO 8601 YYYY-MM-DD. Stays are [checkIn, checkOut):
+/// checkOut night is not stayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(pub chrono::NaiveDate);
+
+/// A calendar date, ISO 8601 YYYY-MM-DD. Stays are [checkIn, checkOut): checkOut night is not stayed.
+#[Scalar(name = "Date")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match &value {
+            Value::String(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .filter(|_| s.len() == 10)
+                .map(Self)
+                .ok_or_else(|| InputValueError::custom("must be a date written YYYY-MM-DD")),
+            _ => Err(InputValueError::expected_type(value)),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
+    }
+}

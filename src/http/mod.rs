@@ -34,7 +34,11 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws_only))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::render));
+        .route("/metrics", get(metrics::render))
+        .route(
+            &format!("{}/{{*key}}", crate::storage::PHOTOS_ROUTE),
+            get(crate::storage::serve),
+        );
     if let (true, Some(dir)) = (
         state.config.graphql.playground,
         state.config.graphql.playground_assets_dir.clone(),

@@ -11,8 +11,8 @@ use async_graphql::{
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::types::{Role, User};
-use crate::{auth::viewer::ViewerExt, error::AppError};
+use super::types::User;
+use crate::error::AppError;
 
 pub struct UserLoader {
     db: DatabaseConnection,
@@ -47,10 +47,7 @@ pub async fn load_user(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Opt
 
 /// Whether the signed-in viewer is an admin (false when anonymous).
 pub async fn viewer_is_admin(ctx: &Context<'_>) -> async_graphql::Result<bool> {
-    match ctx.viewer() {
-        Some(v) => Ok(load_user(ctx, v.user_id)
-            .await?
-            .is_some_and(|u| u.role == Role::Admin)),
-        None => Ok(false),
-    }
+    Ok(crate::auth::actor::actor(ctx)
+        .await?
+        .is_some_and(|a| a.is_admin()))
 }

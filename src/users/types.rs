@@ -1,15 +1,23 @@
 //! The `User` type as clients see it.
 
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, ResultExt};
 use chrono::Utc;
 use uuid::Uuid;
 
 use super::loader::viewer_is_admin;
 use crate::{
     auth::viewer::ViewerExt,
+    error::AppError,
     graphql::{
+        ServicesExt,
         ids::{self, NodeType},
         scalars::DateTime,
+    },
+    properties::{
+        PropertyConnection,
+        loaders::ListingsCountLoader,
+        queries::{connection, wants_total},
+        resolvers::loader,
     },
 };
 
@@ -137,5 +145,37 @@ impl User {
 
     async fn created_at(&self) -> DateTime {
         self.created_at.into()
+    }
+
+    /// Listed properties of this host (all statuses when the viewer is this host or an admin).
+    async fn listings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<PropertyConnection> {
+        let all_statuses = self.may_see_private(ctx).await?;
+        let page = ctx
+            .services()?
+            .properties
+            .listings(self.id, all_statuses, first, after)
+            .await
+            .extend()?;
+        let total = if wants_total(ctx) {
+            let count = loader::<ListingsCountLoader>(ctx)?
+                .load_one((self.id, all_statuses))
+                .await
+                .map_err(AppError::from)
+                .extend()?;
+            Some(count.unwrap_or(0))
+        } else {
+            None
+        };
+        Ok(connection(
+            page.rows,
+            page.has_next,
+            page.has_previous,
+            total,
+        ))
     }
 }

@@ -141,7 +141,7 @@ pub async fn start(config: Config) -> TestApp {
     }));
     TestApp {
         addr,
-        http: reqwest::Client::new(),
+        http: client(),
         config,
         db,
         shutdown: Some(tx),
@@ -160,6 +160,12 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
     }
+}
+
+/// An HTTP client (installs the TLS provider reqwest is built to expect).
+pub fn client() -> reqwest::Client {
+    roost::tls::install_crypto_provider();
+    reqwest::Client::new()
 }
 
 /// A signed-in user.

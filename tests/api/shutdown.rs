@@ -115,7 +115,7 @@ async fn sigterm_lets_the_binary_finish_and_exit_zero() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn roost");
-    let client = reqwest::Client::new();
+    let client = crate::helpers::client();
     let base = format!("http://127.0.0.1:{port}");
     let started = Instant::now();
     while client.get(format!("{base}/health")).send().await.is_err() {

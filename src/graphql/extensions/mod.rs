@@ -5,9 +5,11 @@ mod depth_limit;
 mod error_codes;
 mod metrics;
 mod no_introspection;
+mod request_scope;
 
 pub use auth_gate::AuthGate;
 pub use depth_limit::{DepthLimit, INTROSPECTION_MAX_DEPTH};
 pub use error_codes::{ErrorCodes, is_request_error};
 pub use metrics::OperationMetrics;
 pub use no_introspection::NoIntrospection;
+pub use request_scope::RequestScope;

@@ -1,0 +1,73 @@
+//! The signed-in user and their current role, loaded once per operation.
+//!
+//! Roles change (`becomeHost`, an operator's `set-role`), so they are read
+//! from the database, not from the token; the per-operation cache makes that
+//! one query however many fields ask.
+
+use async_graphql::{Context, ErrorExtensions};
+use tokio::sync::OnceCell;
+use uuid::Uuid;
+
+use super::viewer::ViewerExt;
+use crate::{
+    error::AppError,
+    users::{Role, User, loader::load_user},
+};
+
+/// Who is acting, with the role they have now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl Actor {
+    pub fn is_admin(self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Hosts and admins may create listings.
+    pub fn can_host(self) -> bool {
+        matches!(self.role, Role::Host | Role::Admin)
+    }
+
+    /// The owner of something, or an admin.
+    pub fn owns_or_admin(self, owner: Uuid) -> bool {
+        self.user_id == owner || self.is_admin()
+    }
+}
+
+/// Put in every operation's data by `graphql::extensions::RequestScope`.
+#[derive(Default)]
+pub struct ViewerCache(OnceCell<Option<User>>);
+
+/// The viewer's own user row, loaded at most once per operation.
+pub async fn viewer_user(ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+    let Some(viewer) = ctx.viewer() else {
+        return Ok(None);
+    };
+    match ctx.data_opt::<ViewerCache>() {
+        Some(cache) => cache
+            .0
+            .get_or_try_init(|| load_user(ctx, viewer.user_id))
+            .await
+            .cloned(),
+        None => load_user(ctx, viewer.user_id).await,
+    }
+}
+
+/// The signed-in actor, or `None` when anonymous.
+pub async fn actor(ctx: &Context<'_>) -> async_graphql::Result<Option<Actor>> {
+    Ok(viewer_user(ctx).await?.map(|u| Actor {
+        user_id: u.id,
+        role: u.role,
+    }))
+}
+
+/// The signed-in actor, or UNAUTHENTICATED.
+pub async fn require_actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    ctx.require_viewer().map_err(|e| e.extend())?;
+    actor(ctx)
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated(super::service::SESSION_ENDED.into()).extend())
+}

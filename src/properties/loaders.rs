@@ -1,0 +1,176 @@
+//! Batched lookups for listings: whatever a page of listings needs (hosts,
+//! amenities, photos, wishlist flags, listing counts) is fetched with one
+//! query per kind, however long the page. The loaders keep no cache, so they
+//! live in the schema and never serve stale rows.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
+
+/// Listings by id (deleted ones are not found).
+pub struct PropertyLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for PropertyLoader {
+    type Value = entity::property::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Rows<Uuid, Self::Value> {
+        let rows = entity::property::Entity::find()
+            .filter(entity::property::Column::Id.is_in(keys.iter().copied()))
+            .filter(entity::property::Column::DeletedAt.is_null())
+            .all(&self.0)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+/// The amenity codes of each listing.
+pub struct AmenityCodesLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for AmenityCodesLoader {
+    type Value = Vec<String>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Rows<Uuid, Self::Value> {
+        let rows = entity::property_amenity::Entity::find()
+            .filter(entity::property_amenity::Column::PropertyId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for row in rows {
+            out.entry(row.property_id)
+                .or_default()
+                .push(row.amenity_code);
+        }
+        Ok(out)
+    }
+}
+
+/// The photos of each listing, in order.
+pub struct PhotosLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for PhotosLoader {
+    type Value = Vec<entity::property_photo::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Rows<Uuid, Self::Value> {
+        let rows = entity::property_photo::Entity::find()
+            .filter(entity::property_photo::Column::PropertyId.is_in(keys.iter().copied()))
+            .order_by_asc(entity::property_photo::Column::Position)
+            .all(&self.0)
+            .await?;
+        let mut out: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for row in rows {
+            out.entry(row.property_id).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Whether a user saved a listing: keyed by (user, listing).
+pub struct SavedLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, Uuid)> for SavedLoader {
+    type Value = bool;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[(Uuid, Uuid)]) -> Rows<(Uuid, Uuid), bool> {
+        let users: HashSet<Uuid> = keys.iter().map(|k| k.0).collect();
+        let properties: HashSet<Uuid> = keys.iter().map(|k| k.1).collect();
+        let rows = entity::saved_property::Entity::find()
+            .filter(entity::saved_property::Column::UserId.is_in(users))
+            .filter(entity::saved_property::Column::PropertyId.is_in(properties))
+            .all(&self.0)
+            .await?;
+        let saved: HashSet<(Uuid, Uuid)> = rows
+            .into_iter()
+            .map(|r| (r.user_id, r.property_id))
+            .collect();
+        Ok(keys.iter().map(|k| (*k, saved.contains(k))).collect())
+    }
+}
+
+/// How many listings a host has: keyed by (host, whether unlisted and
+/// draft ones count, which they do when the host or an admin asks).
+pub struct ListingsCountLoader(pub DatabaseConnection);
+
+#[derive(FromQueryResult)]
+struct HostCount {
+    host_id: Uuid,
+    n: i64,
+}
+
+impl Loader<(Uuid, bool)> for ListingsCountLoader {
+    type Value = i64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[(Uuid, bool)]) -> Rows<(Uuid, bool), i64> {
+        let mut out = HashMap::new();
+        for all_statuses in [false, true] {
+            let hosts: Vec<Uuid> = keys
+                .iter()
+                .filter(|k| k.1 == all_statuses)
+                .map(|k| k.0)
+                .collect();
+            if hosts.is_empty() {
+                continue;
+            }
+            let mut query = entity::property::Entity::find()
+                .select_only()
+                .column(entity::property::Column::HostId)
+                .column_as(Expr::col(entity::property::Column::Id).count(), "n")
+                .filter(entity::property::Column::HostId.is_in(hosts.iter().copied()))
+                .filter(entity::property::Column::DeletedAt.is_null())
+                .group_by(entity::property::Column::HostId);
+            if !all_statuses {
+                query = query.filter(
+                    entity::property::Column::Status.eq(entity::property::ListingStatus::Listed),
+                );
+            }
+            let counts: HashMap<Uuid, i64> = query
+                .into_model::<HostCount>()
+                .all(&self.0)
+                .await?
+                .into_iter()
+                .map(|c| (c.host_id, c.n))
+                .collect();
+            for host in hosts {
+                out.insert(
+                    (host, all_statuses),
+                    counts.get(&host).copied().unwrap_or(0),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Adds the listing loaders to the schema's data.
+pub fn register<Q, M, S>(
+    builder: async_graphql::SchemaBuilder<Q, M, S>,
+    db: &DatabaseConnection,
+) -> async_graphql::SchemaBuilder<Q, M, S> {
+    builder
+        .data(DataLoader::new(PropertyLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            AmenityCodesLoader(db.clone()),
+            tokio::spawn,
+        ))
+        .data(DataLoader::new(PhotosLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(SavedLoader(db.clone()), tokio::spawn))
+        .data(DataLoader::new(
+            ListingsCountLoader(db.clone()),
+            tokio::spawn,
+        ))
+}

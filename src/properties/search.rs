@@ -1,0 +1,524 @@
+//! `properties(filter, orderBy, first, after)`: search over listed
+//! properties, every filter combinable, keyset pagination on (sort key, id).
+//!
+//! Distances use a flat-earth approximation around the search point (one
+//! degree of latitude is 111.195 km; longitude is scaled by the cosine of the
+//! point's latitude), which needs only arithmetic, so PostgreSQL and SQLite
+//! compute exactly the same thing; within 500 km it is off by well under 1%.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select,
+    sea_query::{Expr, ExprTrait, SimpleExpr},
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{
+    calendar::{BOOKING_WINDOW_DAYS, today},
+    inputs::{PropertyFilter, PropertyOrder},
+    service::PropertyService,
+    types::PropertyType,
+    validation::{money, search_key},
+};
+use crate::{
+    error::{AppError, AppResult},
+    graphql::connection::{decode_cursor, encode_cursor, page_size},
+};
+
+use entity::property::{Column as P, Entity as Properties};
+
+pub const KM_PER_DEGREE: f64 = 111.195;
+pub const DEFAULT_RADIUS_KM: f64 = 25.0;
+pub const MAX_RADIUS_KM: f64 = 500.0;
+const MAX_TEXT: usize = 200;
+
+/// A search point and the radius around it, in degrees of latitude.
+#[derive(Debug, Clone, Copy)]
+struct Near {
+    lat: f64,
+    lng: f64,
+    /// cos(latitude): how much shorter a degree of longitude is here.
+    lng_scale: f64,
+    radius_deg: f64,
+}
+
+/// A validated filter.
+#[derive(Debug, Default)]
+struct Criteria {
+    text: Option<String>,
+    city: Option<String>,
+    country: Option<String>,
+    near: Option<Near>,
+    bounds: Option<(f64, f64, f64, f64)>,
+    stay: Option<(NaiveDate, NaiveDate)>,
+    guests: Option<i32>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    types: Vec<PropertyType>,
+    amenities: Vec<String>,
+    instant_book: Option<bool>,
+    min_rating: Option<f64>,
+    min_bedrooms: Option<i32>,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> AppError {
+    AppError::bad_input(format!("filter.{field}"), message)
+}
+
+fn within(field: &str, value: f64, limit: f64) -> AppResult<f64> {
+    if value.is_finite() && (-limit..=limit).contains(&value) {
+        Ok(value)
+    } else {
+        Err(bad(field, format!("must be between -{limit} and {limit}")))
+    }
+}
+
+impl Criteria {
+    fn parse(f: PropertyFilter, service: &PropertyService) -> AppResult<Self> {
+        let text = match f.text.as_deref().map(str::trim) {
+            Some(t) if t.chars().count() > MAX_TEXT => {
+                return Err(bad(
+                    "text",
+                    format!("must be at most {MAX_TEXT} characters long"),
+                ));
+            }
+            Some(t) if words(t).next().is_some() => Some(t.to_owned()),
+            _ => None,
+        };
+        let near = match (f.near, f.radius_km) {
+            (None, Some(_)) => return Err(bad("radiusKm", "goes with near")),
+            (None, None) => None,
+            (Some(p), radius) => {
+                let radius = radius.unwrap_or(DEFAULT_RADIUS_KM);
+                if !(radius.is_finite() && radius > 0.0 && radius <= MAX_RADIUS_KM) {
+                    return Err(bad(
+                        "radiusKm",
+                        format!("must be more than 0 and at most {MAX_RADIUS_KM}"),
+                    ));
+                }
+                let lat = within("near.latitude", p.latitude, 90.0)?;
+                Some(Near {
+                    lat,
+                    lng: within("near.longitude", p.longitude, 180.0)?,
+                    lng_scale: lat.to_radians().cos().max(0.01),
+                    radius_deg: radius / KM_PER_DEGREE,
+                })
+            }
+        };
+        let bounds = match f.bounds {
+            None => None,
+            Some(b) => {
+                let (n, s) = (
+                    within("bounds.north", b.north, 90.0)?,
+                    within("bounds.south", b.south, 90.0)?,
+                );
+                if s > n {
+                    return Err(bad("bounds.south", "must not be north of bounds.north"));
+                }
+                Some((
+                    n,
+                    s,
+                    within("bounds.east", b.east, 180.0)?,
+                    within("bounds.west", b.west, 180.0)?,
+                ))
+            }
+        };
+        let stay = match (f.check_in, f.check_out) {
+            (None, None) => None,
+            (Some(_), None) => return Err(bad("checkOut", "goes with checkIn")),
+            (None, Some(_)) => return Err(bad("checkIn", "goes with checkOut")),
+            (Some(i), Some(o)) => {
+                if o.0 <= i.0 {
+                    return Err(bad("checkOut", "must be after checkIn"));
+                }
+                if i.0 < today() {
+                    return Err(bad("checkIn", "must not be in the past"));
+                }
+                if (i.0 - today()).num_days() > BOOKING_WINDOW_DAYS {
+                    return Err(bad(
+                        "checkIn",
+                        format!("must be at most {BOOKING_WINDOW_DAYS} days ahead"),
+                    ));
+                }
+                if (o.0 - i.0).num_days() > 365 {
+                    return Err(bad("checkOut", "must be at most 365 nights after checkIn"));
+                }
+                Some((i.0, o.0))
+            }
+        };
+        let price = |field: &str, v: Option<Decimal>| -> AppResult<Option<i64>> {
+            v.map(|d| {
+                if d.is_zero() {
+                    Ok(0)
+                } else {
+                    money(&format!("filter.{field}"), d, true)
+                }
+            })
+            .transpose()
+        };
+        let (min_price, max_price) = (
+            price("minPrice", f.min_price)?,
+            price("maxPrice", f.max_price)?,
+        );
+        if let (Some(lo), Some(hi)) = (min_price, max_price)
+            && lo > hi
+        {
+            return Err(bad("maxPrice", "must not be less than minPrice"));
+        }
+        if let Some(g) = f.guests
+            && !(1..=50).contains(&g)
+        {
+            return Err(bad("guests", "must be between 1 and 50"));
+        }
+        if let Some(r) = f.min_rating
+            && !(r.is_finite() && (0.0..=5.0).contains(&r))
+        {
+            return Err(bad("minRating", "must be between 0 and 5"));
+        }
+        if let Some(b) = f.min_bedrooms
+            && !(0..=50).contains(&b)
+        {
+            return Err(bad("minBedrooms", "must be between 0 and 50"));
+        }
+        Ok(Self {
+            text,
+            city: f.city.map(|c| search_key(&c)).filter(|c| !c.is_empty()),
+            country: f.country.map(|c| search_key(&c)).filter(|c| !c.is_empty()),
+            near,
+            bounds,
+            stay,
+            guests: f.guests,
+            min_price,
+            max_price,
+            types: f.property_types.unwrap_or_default(),
+            amenities: service
+                .catalogue
+                .codes("filter.amenities", &f.amenities.unwrap_or_default())?,
+            instant_book: f.instant_book,
+            min_rating: f.min_rating,
+            min_bedrooms: f.min_bedrooms,
+        })
+    }
+}
+
+/// The words of a text search: letters and digits, at most 16 of them.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+}
+
+/// Squared distance from the search point, in degrees of latitude.
+fn distance_sq(near: Near) -> SimpleExpr {
+    let dlng = "(CASE WHEN ABS(properties.longitude - ?) > 180 \
+                THEN 360 - ABS(properties.longitude - ?) \
+                ELSE ABS(properties.longitude - ?) END * ?)";
+    Expr::cust_with_values(
+        format!("((properties.latitude - ?) * (properties.latitude - ?) + {dlng} * {dlng})"),
+        [
+            near.lat,
+            near.lat,
+            near.lng,
+            near.lng,
+            near.lng,
+            near.lng_scale,
+            near.lng,
+            near.lng,
+            near.lng,
+            near.lng_scale,
+        ],
+    )
+}
+
+fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> Select<Properties> {
+    q = q
+        .filter(P::Status.eq(entity::property::ListingStatus::Listed))
+        .filter(P::DeletedAt.is_null());
+    if let Some(text) = &criteria.text {
+        let terms: Vec<&str> = words(text).collect();
+        q = q.filter(match backend {
+            DbBackend::Postgres => Expr::cust_with_values(
+                "properties.search_vector @@ plainto_tsquery('english', ?)",
+                [terms.join(" ")],
+            ),
+            _ => Expr::cust_with_values(
+                "properties.rowid IN (SELECT rowid FROM properties_fts WHERE properties_fts MATCH ?)",
+                [terms.iter().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(" ")],
+            ),
+        });
+    }
+    if let Some(city) = &criteria.city {
+        q = q.filter(P::SearchCity.eq(city.as_str()));
+    }
+    if let Some(country) = &criteria.country {
+        q = q.filter(P::SearchCountry.eq(country.as_str()));
+    }
+    if let Some(near) = criteria.near {
+        // The bounding box lets the location index do the work; the exact
+        // circle is checked on what it finds.
+        let lat_span = near.radius_deg;
+        let lng_span = (near.radius_deg / near.lng_scale).min(180.0);
+        q = q
+            .filter(P::Latitude.between(near.lat - lat_span, near.lat + lat_span))
+            .filter(longitude_span(near.lng - lng_span, near.lng + lng_span))
+            .filter(Expr::expr(distance_sq(near)).lte(near.radius_deg * near.radius_deg));
+    }
+    if let Some((north, south, east, west)) = criteria.bounds {
+        q = q
+            .filter(P::Latitude.between(south, north))
+            .filter(longitude_span(west, east));
+    }
+    if let Some((check_in, check_out)) = criteria.stay {
+        let nights = i32::try_from((check_out - check_in).num_days()).unwrap_or(i32::MAX);
+        q = q
+            .filter(P::MinNights.lte(nights))
+            .filter(P::MaxNights.gte(nights))
+            .filter(Expr::cust_with_values(
+                "NOT EXISTS (SELECT 1 FROM calendar_days cd WHERE cd.property_id = properties.id \
+                 AND cd.blocked AND cd.day >= ? AND cd.day < ?)",
+                [check_in, check_out],
+            ));
+    }
+    if let Some(guests) = criteria.guests {
+        q = q.filter(P::MaxGuests.gte(guests));
+    }
+    if let Some(min) = criteria.min_price {
+        q = q.filter(P::PriceCents.gte(min));
+    }
+    if let Some(max) = criteria.max_price {
+        q = q.filter(P::PriceCents.lte(max));
+    }
+    if !criteria.types.is_empty() {
+        q = q.filter(
+            P::PropertyType.is_in(
+                criteria
+                    .types
+                    .iter()
+                    .map(|t| entity::property::PropertyType::from(*t)),
+            ),
+        );
+    }
+    for code in &criteria.amenities {
+        q = q.filter(Expr::cust_with_values(
+            "EXISTS (SELECT 1 FROM property_amenities pa WHERE pa.property_id = properties.id \
+             AND pa.amenity_code = ?)",
+            [code.clone()],
+        ));
+    }
+    if let Some(instant) = criteria.instant_book {
+        q = q.filter(P::InstantBook.eq(instant));
+    }
+    if let Some(rating) = criteria.min_rating {
+        q = q
+            .filter(P::RatingCount.gt(0))
+            .filter(P::RatingAvg.gte(rating));
+    }
+    if let Some(bedrooms) = criteria.min_bedrooms {
+        q = q.filter(P::Bedrooms.gte(bedrooms));
+    }
+    q
+}
+
+/// Longitudes from `west` to `east`, across the antimeridian when west > east.
+fn longitude_span(west: f64, east: f64) -> Condition {
+    if west < -180.0 || east > 180.0 {
+        // A span wider than the wrap: normalise both ends.
+        let (w, e) = (wrap(west), wrap(east));
+        if w <= e {
+            return Condition::all().add(P::Longitude.between(w, e));
+        }
+        return Condition::any()
+            .add(P::Longitude.gte(w))
+            .add(P::Longitude.lte(e));
+    }
+    if west <= east {
+        Condition::all().add(P::Longitude.between(west, east))
+    } else {
+        Condition::any()
+            .add(P::Longitude.gte(west))
+            .add(P::Longitude.lte(east))
+    }
+}
+
+fn wrap(lng: f64) -> f64 {
+    ((lng + 180.0).rem_euclid(360.0)) - 180.0
+}
+
+/// What a cursor remembers: the ordering, the sort key and the id.
+#[derive(Debug, Serialize, Deserialize)]
+struct Cursor {
+    o: String,
+    k: serde_json::Value,
+    id: Uuid,
+}
+
+/// A listing row, with its squared distance when ordering by distance.
+struct Ranked {
+    row: entity::property::Model,
+    distance: Option<f64>,
+}
+
+impl FromQueryResult for Ranked {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            row: entity::property::Model::from_query_result(res, pre)?,
+            distance: res.try_get(pre, "distance_sq").ok(),
+        })
+    }
+}
+
+fn order_name(order: PropertyOrder) -> &'static str {
+    match order {
+        PropertyOrder::Newest => "NEWEST",
+        PropertyOrder::PriceAsc => "PRICE_ASC",
+        PropertyOrder::PriceDesc => "PRICE_DESC",
+        PropertyOrder::RatingDesc => "RATING_DESC",
+        PropertyOrder::Distance => "DISTANCE",
+    }
+}
+
+fn key_of(order: PropertyOrder, r: &Ranked) -> serde_json::Value {
+    match order {
+        PropertyOrder::Newest => serde_json::json!(r.row.created_at),
+        PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => serde_json::json!(r.row.price_cents),
+        PropertyOrder::RatingDesc => serde_json::json!(r.row.rating_avg),
+        PropertyOrder::Distance => serde_json::json!(r.distance.unwrap_or_default()),
+    }
+}
+
+/// One page of results.
+pub struct SearchPage {
+    pub rows: Vec<(String, entity::property::Model)>,
+    pub has_next: bool,
+    pub has_previous: bool,
+    pub total: Option<i64>,
+}
+
+impl PropertyService {
+    pub async fn search(
+        &self,
+        filter: PropertyFilter,
+        order: PropertyOrder,
+        first: Option<i32>,
+        after: Option<String>,
+        want_total: bool,
+    ) -> AppResult<SearchPage> {
+        let limit = page_size(first, 20)?;
+        let criteria = Criteria::parse(filter, self)?;
+        let near = match (order, criteria.near) {
+            (PropertyOrder::Distance, None) => {
+                return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near"));
+            }
+            (PropertyOrder::Distance, Some(near)) => Some(near),
+            _ => None,
+        };
+        let cursor = after
+            .as_deref()
+            .map(|c| decode_cursor::<Cursor>("after", c))
+            .transpose()?
+            .filter(|c| c.o == order_name(order));
+        if after.is_some() && cursor.is_none() {
+            return Err(AppError::bad_input(
+                "after",
+                "is a cursor of another ordering; start again without `after`",
+            ));
+        }
+        let backend = self.db.get_database_backend();
+        let mut query = apply(&criteria, backend, Properties::find());
+        let (key, direction): (SimpleExpr, Order) = match order {
+            PropertyOrder::Newest => (Expr::col(P::CreatedAt), Order::Desc),
+            PropertyOrder::PriceAsc => (Expr::col(P::PriceCents), Order::Asc),
+            PropertyOrder::PriceDesc => (Expr::col(P::PriceCents), Order::Desc),
+            PropertyOrder::RatingDesc => (Expr::col(P::RatingAvg), Order::Desc),
+            PropertyOrder::Distance => match near {
+                Some(near) => (distance_sq(near), Order::Asc),
+                None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
+            },
+        };
+        if let Some(near) = near {
+            query = query.column_as(distance_sq(near), "distance_sq");
+        }
+        if let Some(c) = &cursor {
+            let bound: SimpleExpr = match order {
+                PropertyOrder::Newest => Expr::val(
+                    serde_json::from_value::<DateTime<Utc>>(c.k.clone()).map_err(|_| {
+                        AppError::bad_input("after", "is not a cursor of this list")
+                    })?,
+                ),
+                PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => {
+                    Expr::val(c.k.as_i64().ok_or_else(|| {
+                        AppError::bad_input("after", "is not a cursor of this list")
+                    })?)
+                }
+                PropertyOrder::RatingDesc | PropertyOrder::Distance => {
+                    Expr::val(c.k.as_f64().ok_or_else(|| {
+                        AppError::bad_input("after", "is not a cursor of this list")
+                    })?)
+                }
+            };
+            let row = Expr::tuple([key.clone(), Expr::col((Properties, P::Id))]);
+            let at = Expr::tuple([bound, Expr::val(c.id)]);
+            query = query.filter(match direction {
+                Order::Asc => row.gt(at),
+                _ => row.lt(at),
+            });
+        }
+        let total = if want_total {
+            let count_query = apply(&criteria, backend, Properties::find());
+            Some(i64::try_from(count_query.count(&self.db).await?).unwrap_or(i64::MAX))
+        } else {
+            None
+        };
+        let mut found: Vec<Ranked> = query
+            .order_by(key, direction.clone())
+            .order_by(P::Id, direction)
+            .limit(limit + 1)
+            .into_model::<Ranked>()
+            .all(&self.db)
+            .await?;
+        let has_next = found.len() as u64 > limit;
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let rows = found
+            .into_iter()
+            .map(|r| {
+                let cursor = encode_cursor(&Cursor {
+                    o: order_name(order).to_owned(),
+                    k: key_of(order, &r),
+                    id: r.row.id,
+                });
+                (cursor, r.row)
+            })
+            .collect();
+        Ok(SearchPage {
+            rows,
+            has_next,
+            has_previous: cursor.is_some(),
+            total,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_letters_and_digits() {
+        assert_eq!(
+            words("sea-view, 2 beds!").collect::<Vec<_>>(),
+            ["sea", "view", "2", "beds"]
+        );
+        assert_eq!(words("\" OR 1=1 --").collect::<Vec<_>>(), ["OR", "1", "1"]);
+        assert_eq!(words("***").count(), 0);
+    }
+
+    #[test]
+    fn longitudes_wrap() {
+        assert_eq!(wrap(190.0), -170.0);
+        assert_eq!(wrap(-190.0), 170.0);
+        assert_eq!(wrap(10.0), 10.0);
+    }
+}

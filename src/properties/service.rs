@@ -1,0 +1,273 @@
+//! Listing rules: who may create, see, change and delete a listing.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use super::{
+    catalogue::Catalogue,
+    pricing::Fees,
+    types::{ListingStatus, Property},
+    validation::{NewProperty, PropertyPatch, search_key},
+};
+use crate::{
+    auth::actor::Actor,
+    db::begin_write,
+    error::{AppError, AppResult},
+};
+
+pub const NOT_FOUND: &str = "Property not found";
+
+#[derive(Clone)]
+pub struct PropertyService {
+    pub(super) db: DatabaseConnection,
+    pub catalogue: Catalogue,
+    pub fees: Fees,
+}
+
+/// Whether `actor` may read this listing: anyone when it is listed, its host
+/// and admins always.
+pub fn may_see(row: &entity::property::Model, actor: Option<Actor>) -> bool {
+    row.deleted_at.is_none()
+        && (row.status == entity::property::ListingStatus::Listed
+            || actor.is_some_and(|a| a.owns_or_admin(row.host_id)))
+}
+
+impl PropertyService {
+    pub fn new(db: DatabaseConnection, catalogue: Catalogue, fees: Fees) -> Self {
+        Self {
+            db,
+            catalogue,
+            fees,
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub async fn row(&self, id: Uuid) -> AppResult<Option<entity::property::Model>> {
+        Ok(entity::property::Entity::find_by_id(id)
+            .filter(entity::property::Column::DeletedAt.is_null())
+            .one(&self.db)
+            .await?)
+    }
+
+    /// The listing, for a mutation by `actor` on it: NOT_FOUND when they
+    /// may not even see it, FORBIDDEN when they see it but do not own it.
+    pub async fn editable(&self, actor: Actor, id: Uuid) -> AppResult<entity::property::Model> {
+        let row = self
+            .row(id)
+            .await?
+            .filter(|r| may_see(r, Some(actor)))
+            .ok_or_else(|| AppError::NotFound(NOT_FOUND.into()))?;
+        if actor.owns_or_admin(row.host_id) {
+            Ok(row)
+        } else {
+            Err(AppError::Forbidden(
+                "Only the listing's host or an admin may change it".into(),
+            ))
+        }
+    }
+
+    pub async fn create(&self, actor: Actor, new: NewProperty) -> AppResult<Property> {
+        if !actor.can_host() {
+            return Err(AppError::Forbidden(
+                "Only hosts may create listings; call becomeHost first".into(),
+            ));
+        }
+        let now = Utc::now();
+        let id = Uuid::now_v7();
+        let txn = begin_write(&self.db).await?;
+        let row = entity::property::ActiveModel {
+            id: Set(id),
+            host_id: Set(actor.user_id),
+            search_city: Set(search_key(&new.city)),
+            search_country: Set(search_key(&new.country)),
+            title: Set(new.title),
+            description: Set(new.description),
+            property_type: Set(new.property_type.into()),
+            status: Set(new.status.into()),
+            address: Set(new.address),
+            city: Set(new.city),
+            country: Set(new.country),
+            latitude: Set(new.latitude),
+            longitude: Set(new.longitude),
+            currency: Set(new.currency),
+            price_cents: Set(new.price_cents),
+            cleaning_fee_cents: Set(new.cleaning_fee_cents),
+            weekly_discount_percent: Set(new.weekly_discount_percent),
+            monthly_discount_percent: Set(new.monthly_discount_percent),
+            max_guests: Set(new.max_guests),
+            bedrooms: Set(new.bedrooms),
+            beds: Set(new.beds),
+            bathrooms: Set(new.bathrooms),
+            instant_book: Set(new.instant_book),
+            cancellation_policy: Set(new.cancellation_policy.into()),
+            min_nights: Set(new.min_nights),
+            max_nights: Set(new.max_nights),
+            rating_count: Set(0),
+            rating_sum: Set(0),
+            rating_avg: Set(0.0),
+            cleanliness_sum: Set(0),
+            cleanliness_count: Set(0),
+            accuracy_sum: Set(0),
+            accuracy_count: Set(0),
+            check_in_sum: Set(0),
+            check_in_count: Set(0),
+            communication_sum: Set(0),
+            communication_count: Set(0),
+            location_sum: Set(0),
+            location_count: Set(0),
+            value_sum: Set(0),
+            value_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            deleted_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        set_amenities(&txn, id, &new.amenities).await?;
+        txn.commit().await?;
+        tracing::info!(property_id = %id, host_id = %actor.user_id, "listing created");
+        Ok(row.into())
+    }
+
+    pub async fn update(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        input: super::inputs::UpdatePropertyInput,
+    ) -> AppResult<Property> {
+        let row = self.editable(actor, id).await?;
+        let patch = PropertyPatch::parse(input, &self.catalogue, (row.min_nights, row.max_nights))
+            .map_err(|e| e.under("input"))?;
+        let amenities = patch.amenities.clone();
+        let mut m: entity::property::ActiveModel = row.into();
+        macro_rules! set {
+            ($($field:ident),+) => { $(if let Some(v) = patch.$field { m.$field = Set(v.into()); })+ };
+        }
+        set!(
+            title,
+            description,
+            property_type,
+            address,
+            latitude,
+            longitude,
+            price_cents,
+            cleaning_fee_cents,
+            weekly_discount_percent,
+            monthly_discount_percent,
+            max_guests,
+            bedrooms,
+            beds,
+            bathrooms,
+            instant_book,
+            cancellation_policy,
+            min_nights,
+            max_nights,
+            status
+        );
+        if let Some(city) = patch.city {
+            m.search_city = Set(search_key(&city));
+            m.city = Set(city);
+        }
+        if let Some(country) = patch.country {
+            m.search_country = Set(search_key(&country));
+            m.country = Set(country);
+        }
+        m.updated_at = Set(Utc::now());
+        let txn = begin_write(&self.db).await?;
+        let row = m.update(&txn).await?;
+        if let Some(codes) = amenities {
+            entity::property_amenity::Entity::delete_many()
+                .filter(entity::property_amenity::Column::PropertyId.eq(id))
+                .exec(&txn)
+                .await?;
+            set_amenities(&txn, id, &codes).await?;
+        }
+        txn.commit().await?;
+        Ok(row.into())
+    }
+
+    /// Takes the listing down for good. Past bookings keep pointing at it,
+    /// so the row stays, marked deleted; its photos, calendar and wishlist
+    /// entries go.
+    pub async fn delete(
+        &self,
+        actor: Actor,
+        id: Uuid,
+        storage: &crate::storage::Storage,
+    ) -> AppResult<bool> {
+        let row = self.editable(actor, id).await?;
+        let photos = entity::property_photo::Entity::find()
+            .filter(entity::property_photo::Column::PropertyId.eq(id))
+            .all(&self.db)
+            .await?;
+        let txn = begin_write(&self.db).await?;
+        entity::property::Entity::update_many()
+            .col_expr(entity::property::Column::DeletedAt, Expr::value(Utc::now()))
+            .col_expr(
+                entity::property::Column::Status,
+                Expr::value(entity::property::ListingStatus::Unlisted),
+            )
+            .filter(entity::property::Column::Id.eq(row.id))
+            .exec(&txn)
+            .await?;
+        entity::property_photo::Entity::delete_many()
+            .filter(entity::property_photo::Column::PropertyId.eq(id))
+            .exec(&txn)
+            .await?;
+        entity::calendar_day::Entity::delete_many()
+            .filter(entity::calendar_day::Column::PropertyId.eq(id))
+            .exec(&txn)
+            .await?;
+        entity::saved_property::Entity::delete_many()
+            .filter(entity::saved_property::Column::PropertyId.eq(id))
+            .exec(&txn)
+            .await?;
+        entity::property_amenity::Entity::delete_many()
+            .filter(entity::property_amenity::Column::PropertyId.eq(id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        for photo in photos {
+            storage.delete(&photo.storage_key).await;
+        }
+        tracing::info!(property_id = %id, "listing deleted");
+        Ok(true)
+    }
+
+    /// Whether a listing may be seen by `actor`, from its id.
+    pub async fn visible(&self, id: Uuid, actor: Option<Actor>) -> AppResult<Option<Property>> {
+        Ok(self
+            .row(id)
+            .await?
+            .filter(|r| may_see(r, actor))
+            .map(Property::from))
+    }
+}
+
+async fn set_amenities(conn: &impl ConnectionTrait, id: Uuid, codes: &[String]) -> AppResult<()> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    entity::property_amenity::Entity::insert_many(codes.iter().map(|code| {
+        entity::property_amenity::ActiveModel {
+            property_id: Set(id),
+            amenity_code: Set(code.clone()),
+        }
+    }))
+    .exec(conn)
+    .await?;
+    Ok(())
+}
+
+impl ListingStatus {
+    pub fn is_listed(self) -> bool {
+        self == ListingStatus::Listed
+    }
+}
