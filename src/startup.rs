@@ -42,7 +42,7 @@ impl Application {
         if config.database.auto_migrate {
             db::migrate(&config.database, MigrationStep::Up).await?;
         }
-        let db = db::connect(&config.database).await?;
+        let (db, statements) = db::connect_counted(&config.database).await?;
         let redis = match &config.redis {
             Some(redis) => Some(Redis::connect(redis).await?),
             None => None,
@@ -73,6 +73,7 @@ impl Application {
             schema,
             auth,
             storage,
+            statements,
             metrics: http::metrics::recorder()?,
             shutdown: CancellationToken::new(),
         };

@@ -18,6 +18,8 @@ pub struct AppState {
     pub schema: RoostSchema,
     pub auth: AuthService,
     pub storage: Storage,
+    /// Statements this instance has sent to the database.
+    pub statements: crate::db::StatementCounter,
     pub metrics: PrometheusHandle,
     /// Cancelled when the server starts shutting down; long-lived
     /// connections (WebSockets) watch it and close.

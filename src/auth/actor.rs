@@ -2,16 +2,22 @@
 //!
 //! Roles change (`becomeHost`, an operator's `set-role`), so they are read
 //! from the database, not from the token; the per-operation cache makes that
-//! one query however many fields ask.
+//! one query however many fields ask. Every field waiting for it resumes at
+//! the same moment (a shared future), so the loads they start next still
+//! fall into one batch.
+
+use std::sync::{Arc, OnceLock};
 
 use async_graphql::{Context, ErrorExtensions};
-use tokio::sync::OnceCell;
+use futures_util::future::{BoxFuture, FutureExt, Shared};
+use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::viewer::ViewerExt;
 use crate::{
     error::AppError,
-    users::{Role, User, loader::load_user},
+    graphql::ServicesExt,
+    users::{Role, User},
 };
 
 /// Who is acting, with the role they have now.
@@ -37,23 +43,34 @@ impl Actor {
     }
 }
 
+type Lookup = Shared<BoxFuture<'static, Result<Option<User>, Arc<sea_orm::DbErr>>>>;
+
 /// Put in every operation's data by `graphql::extensions::RequestScope`.
 #[derive(Default)]
-pub struct ViewerCache(OnceCell<Option<User>>);
+pub struct ViewerCache(OnceLock<Lookup>);
 
 /// The viewer's own user row, loaded at most once per operation.
 pub async fn viewer_user(ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
     let Some(viewer) = ctx.viewer() else {
         return Ok(None);
     };
-    match ctx.data_opt::<ViewerCache>() {
-        Some(cache) => cache
-            .0
-            .get_or_try_init(|| load_user(ctx, viewer.user_id))
-            .await
-            .cloned(),
-        None => load_user(ctx, viewer.user_id).await,
-    }
+    let db = ctx.services()?.properties.db().clone();
+    let start = move || {
+        async move {
+            entity::user::Entity::find_by_id(viewer.user_id)
+                .one(&db)
+                .await
+                .map(|row| row.map(User::from))
+                .map_err(Arc::new)
+        }
+        .boxed()
+        .shared()
+    };
+    let lookup = match ctx.data_opt::<ViewerCache>() {
+        Some(cache) => cache.0.get_or_init(start).clone(),
+        None => start(),
+    };
+    lookup.await.map_err(|e| AppError::from(e).extend())
 }
 
 /// The signed-in actor, or `None` when anonymous.

@@ -2,7 +2,13 @@
 
 mod migrate;
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use sea_orm::{
@@ -19,7 +25,34 @@ use crate::config::DatabaseConfig;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
-    connect_with(config, config.max_connections).await
+    Ok(connect_counted(config).await?.0)
+}
+
+/// Counts the statements a connection pool sends: a figure for `/metrics`
+/// and for tests that hold the number of queries a request makes.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Connects, and counts and times every statement sent through the pool.
+pub async fn connect_counted(
+    config: &DatabaseConfig,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    let mut db = connect_with(config, config.max_connections).await?;
+    let counter = StatementCounter::default();
+    let count = counter.0.clone();
+    db.set_metric_callback(move |info| {
+        count.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("roost_db_statements_total", "outcome" => if info.failed { "error" } else { "ok" })
+            .increment(1);
+        metrics::histogram!("roost_db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+    });
+    Ok((db, counter))
 }
 
 pub(crate) async fn connect_with(

@@ -15,9 +15,9 @@ use crate::{
     auth::{AuthMutation, AuthService},
     config::GraphqlConfig,
     error::AppError,
-    properties::{PropertyMutation, PropertyQuery, PropertyService, loaders},
+    properties::{PropertyMutation, PropertyQuery, PropertyService},
     storage::Storage,
-    users::{UserLoader, UserMutation, UserQuery, UserService},
+    users::{UserMutation, UserQuery, UserService},
 };
 
 #[derive(MergedObject, Default)]
@@ -60,7 +60,6 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
             max: config.max_depth,
         })
         .extension(extensions::AuthGate)
-        .extension(extensions::RequestScope)
         .extension(extensions::OperationMetrics::default());
     if !config.introspection {
         builder = builder
@@ -76,10 +75,10 @@ pub fn build_schema(
     services: Services,
     db: DatabaseConnection,
 ) -> RoostSchema {
-    let builder = schema_builder(config)
+    schema_builder(config)
+        .extension(extensions::RequestScope { db })
         .data(services)
-        .data(UserLoader::new(db.clone()));
-    loaders::register(builder, &db).finish()
+        .finish()
 }
 
 /// The SDL `roost schema` prints and `schema.graphql` holds.

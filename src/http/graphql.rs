@@ -179,8 +179,20 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
                 .into_data_stream()
                 .map_err(std::io::Error::other)
                 .into_async_read();
-            async_graphql::http::receive_batch_body(Some(content_type.as_str()), reader, opts)
-                .await
+            let received =
+                async_graphql::http::receive_batch_body(Some(content_type.as_str()), reader, opts)
+                    .await;
+            if let Err(async_graphql::ParseRequestError::PayloadTooLarge) = received {
+                return request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::BAD_REQUEST,
+                    &format!(
+                        "Each uploaded file may be at most {} MiB, and at most {MAX_UPLOADS} files per request",
+                        MAX_UPLOAD / (1024 * 1024)
+                    ),
+                );
+            }
+            received
                 .map_err(|e| format!("Invalid multipart request: {e}"))
                 .and_then(|b| match b {
                     BatchRequest::Batch(v) if v.len() > MAX_BATCH => {

@@ -19,14 +19,21 @@ const LATENCY_BUCKETS: [f64; 14] = [
 
 /// The process-wide recorder, installed on first use.
 pub fn recorder() -> anyhow::Result<PrometheusHandle> {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    if let Some(handle) = HANDLE.get() {
-        return Ok(handle.clone());
-    }
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), &LATENCY_BUCKETS)?
-        .install_recorder()?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    // One install per process, even when several servers start at once
+    // (tests do): the first builds it, the others wait and share it.
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("duration_seconds".into()),
+                    &LATENCY_BUCKETS,
+                )
+                .and_then(|b| b.install_recorder())
+                .map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|e| anyhow::anyhow!("installing the metrics recorder: {e}"))
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {

@@ -22,6 +22,7 @@ struct Cursor {
     id: Uuid,
 }
 
+#[derive(Default)]
 pub struct ListingsPage {
     pub rows: Vec<(String, entity::property::Model)>,
     pub has_next: bool,

@@ -1,14 +1,13 @@
-//! Batched lookups for listings: whatever a page of listings needs (hosts,
-//! amenities, photos, wishlist flags, listing counts) is fetched with one
-//! query per kind, however long the page. The loaders keep no cache, so they
-//! live in the schema and never serve stale rows.
+//! Batched lookups: whatever a page of listings needs (hosts, amenities,
+//! photos, wishlist flags, listing counts) is fetched with one query per
+//! kind, however long the page.
 
 use std::{
     collections::{HashMap, HashSet},
     sync::Arc,
 };
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect,
@@ -47,7 +46,9 @@ impl Loader<Uuid> for AmenityCodesLoader {
             .filter(entity::property_amenity::Column::PropertyId.is_in(keys.iter().copied()))
             .all(&self.0)
             .await?;
-        let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+        // Every key gets an answer, an empty one included, so that the
+        // operation's cache remembers listings without amenities too.
+        let mut out: HashMap<Uuid, Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             out.entry(row.property_id)
                 .or_default()
@@ -70,7 +71,7 @@ impl Loader<Uuid> for PhotosLoader {
             .order_by_asc(entity::property_photo::Column::Position)
             .all(&self.0)
             .await?;
-        let mut out: HashMap<Uuid, Vec<_>> = HashMap::new();
+        let mut out: HashMap<Uuid, Vec<_>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for row in rows {
             out.entry(row.property_id).or_default().push(row);
         }
@@ -156,21 +157,41 @@ impl Loader<(Uuid, bool)> for ListingsCountLoader {
     }
 }
 
-/// Adds the listing loaders to the schema's data.
-pub fn register<Q, M, S>(
-    builder: async_graphql::SchemaBuilder<Q, M, S>,
-    db: &DatabaseConnection,
-) -> async_graphql::SchemaBuilder<Q, M, S> {
-    builder
-        .data(DataLoader::new(PropertyLoader(db.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            AmenityCodesLoader(db.clone()),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(PhotosLoader(db.clone()), tokio::spawn))
-        .data(DataLoader::new(SavedLoader(db.clone()), tokio::spawn))
-        .data(DataLoader::new(
-            ListingsCountLoader(db.clone()),
-            tokio::spawn,
-        ))
+/// A loader whose results are kept for the rest of the operation.
+pub type Cached<T> = DataLoader<T, HashMapCache>;
+
+/// Puts a fresh set of loaders in an operation's data. Each operation gets
+/// its own, so results are cached for the operation (a key asked for twice
+/// is fetched once, however the resolvers' timing falls) and never beyond.
+pub fn install(data: &mut async_graphql::Data, db: &DatabaseConnection) {
+    data.insert(Cached::with_cache(
+        crate::users::UserLoader::new(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        PropertyLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        AmenityCodesLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        PhotosLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        SavedLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        ListingsCountLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
 }

@@ -86,15 +86,6 @@ impl PropertyService {
         let kind = ImageKind::sniff(&bytes)
             .ok_or_else(|| AppError::bad_input("file", "must be a JPEG, PNG or WebP image"))?;
         self.editable(actor, property_id).await?;
-        let count = entity::property_photo::Entity::find()
-            .filter(entity::property_photo::Column::PropertyId.eq(property_id))
-            .count(&self.db)
-            .await?;
-        if count >= MAX_PHOTOS {
-            return Err(AppError::Conflict(format!(
-                "A listing holds at most {MAX_PHOTOS} photos; remove one first"
-            )));
-        }
 
         let id = Uuid::now_v7();
         let key = format!("properties/{property_id}/{id}.{}", kind.extension());
@@ -103,6 +94,17 @@ impl PropertyService {
         let saved = async {
             let txn = begin_write(&self.db).await?;
             lock_property(&txn, property_id).await?;
+            // Counted under the listing's lock: racing uploads cannot pass
+            // the limit together.
+            let count = entity::property_photo::Entity::find()
+                .filter(entity::property_photo::Column::PropertyId.eq(property_id))
+                .count(&txn)
+                .await?;
+            if count >= MAX_PHOTOS {
+                return Err(AppError::Conflict(format!(
+                    "A listing holds at most {MAX_PHOTOS} photos; remove one first"
+                )));
+            }
             let last: Option<Option<i32>> = entity::property_photo::Entity::find()
                 .select_only()
                 .column_as(entity::property_photo::Column::Position.max(), "last")
@@ -147,13 +149,15 @@ impl PropertyService {
         self.editable(actor, photo.property_id).await?;
         let txn = begin_write(&self.db).await?;
         lock_property(&txn, photo.property_id).await?;
-        let deleted = entity::property_photo::Entity::delete_by_id(photo_id)
-            .exec(&txn)
+        // Read again under the lock: a removal that ran meanwhile may have
+        // moved this photo up, or removed it.
+        let photo = entity::property_photo::Entity::find_by_id(photo_id)
+            .one(&txn)
             .await?
-            .rows_affected;
-        if deleted == 0 {
-            return Err(AppError::NotFound("Photo not found".into()));
-        }
+            .ok_or_else(|| AppError::NotFound("Photo not found".into()))?;
+        entity::property_photo::Entity::delete_by_id(photo_id)
+            .exec(&txn)
+            .await?;
         // Close the gap in two steps through negative positions, so that the
         // unique (listing, position) index never sees two photos in one place.
         use entity::property_photo::Column as C;

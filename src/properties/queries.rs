@@ -1,9 +1,9 @@
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ErrorExtensions, ID, Object, ResultExt};
 
 use super::{
     PropertyConnection, PropertyEdge,
     inputs::{PropertyFilter, PropertyOrder},
-    loaders::PropertyLoader,
+    loaders::{AmenityCodesLoader, ListingsCountLoader, PhotosLoader, PropertyLoader, SavedLoader},
     resolvers::loader,
     service::may_see,
     types::{Amenity, Property},
@@ -16,6 +16,7 @@ use crate::{
         connection::PageInfo,
         ids::{NodeType, decode_as},
     },
+    users::UserLoader,
 };
 
 #[derive(Default)]
@@ -38,6 +39,89 @@ pub async fn visible_property(
         .extend()?;
     let viewer = actor(ctx).await?;
     Ok(row.filter(|r| may_see(r, viewer)).map(Property::from))
+}
+
+/// Loads, in one batch each, what the selection will ask of a page of
+/// listings: hosts (and their listing counts), amenities, photos and
+/// wishlist flags. The per-item loads that follow are answered from the
+/// operation's loader caches, so the statements a page costs do not depend
+/// on its length or on how the resolvers' timing falls.
+pub async fn prime(
+    ctx: &Context<'_>,
+    rows: &[entity::property::Model],
+) -> async_graphql::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let look = ctx.look_ahead();
+    let nodes = [look.field("edges").field("node"), look.field("nodes")];
+    let selected = |path: &[&str]| {
+        nodes.iter().any(|n| {
+            let Some((first, rest)) = path.split_first() else {
+                return false;
+            };
+            let mut at = n.field(first);
+            for name in rest {
+                at = at.field(name);
+            }
+            at.exists()
+        })
+    };
+    let ids: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    let hosts: Vec<uuid::Uuid> = rows.iter().map(|r| r.host_id).collect();
+    let viewer = actor(ctx).await?;
+    let db_error = |e: std::sync::Arc<sea_orm::DbErr>| AppError::from(e).extend();
+    let users = async {
+        if selected(&["host"]) {
+            loader::<UserLoader>(ctx)?
+                .load_many(hosts.iter().copied())
+                .await
+                .map_err(db_error)?;
+        }
+        Ok::<(), async_graphql::Error>(())
+    };
+    let counts = async {
+        if selected(&["host", "listings", "totalCount"]) {
+            let keys = hosts
+                .iter()
+                .map(|h| (*h, viewer.is_some_and(|a| a.owns_or_admin(*h))));
+            loader::<ListingsCountLoader>(ctx)?
+                .load_many(keys)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok::<(), async_graphql::Error>(())
+    };
+    let amenities = async {
+        if selected(&["amenities"]) {
+            loader::<AmenityCodesLoader>(ctx)?
+                .load_many(ids.iter().copied())
+                .await
+                .map_err(db_error)?;
+        }
+        Ok::<(), async_graphql::Error>(())
+    };
+    let photos = async {
+        if selected(&["photos"]) {
+            loader::<PhotosLoader>(ctx)?
+                .load_many(ids.iter().copied())
+                .await
+                .map_err(db_error)?;
+        }
+        Ok::<(), async_graphql::Error>(())
+    };
+    let saved = async {
+        if let Some(viewer) = viewer.filter(|_| selected(&["savedByMe"])) {
+            let keys = ids.iter().map(|id| (viewer.user_id, *id));
+            loader::<SavedLoader>(ctx)?
+                .load_many(keys)
+                .await
+                .map_err(db_error)?;
+        }
+        Ok::<(), async_graphql::Error>(())
+    };
+    futures_util::try_join!(users, counts, amenities, photos, saved)?;
+    Ok(())
 }
 
 pub fn connection(
@@ -96,6 +180,8 @@ impl PropertyQuery {
             )
             .await
             .extend()?;
+        let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
+        prime(ctx, &rows).await?;
         Ok(connection(
             page.rows,
             page.has_next,
@@ -129,11 +215,13 @@ impl PropertyQuery {
             .await
             .map_err(AppError::from)
             .extend()?;
-        let ordered = page
+        let ordered: Vec<_> = page
             .rows
             .into_iter()
             .filter_map(|(cursor, id)| rows.get(&id).cloned().map(|row| (cursor, row)))
             .collect();
+        let primed: Vec<_> = ordered.iter().map(|(_, r)| r.clone()).collect();
+        prime(ctx, &primed).await?;
         Ok(connection(
             ordered,
             page.has_next,

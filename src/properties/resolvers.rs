@@ -1,7 +1,10 @@
 //! How a `Property` resolves its fields: plain ones from the row, the rest
 //! through the batched loaders and the service.
 
-use async_graphql::{Context, ID, Object, ResultExt, dataloader::DataLoader};
+use async_graphql::{
+    Context, ID, Object, ResultExt,
+    dataloader::{DataLoader, HashMapCache},
+};
 
 use super::{
     loaders::{AmenityCodesLoader, PhotosLoader, SavedLoader},
@@ -23,12 +26,12 @@ use crate::{
     users::{User, loader::load_user},
 };
 
-/// A schema-level loader from the context.
+/// The operation's loader of `T`.
 pub fn loader<'a, T: Send + Sync + 'static>(
     ctx: &'a Context<'_>,
-) -> async_graphql::Result<&'a DataLoader<T>> {
-    ctx.data::<DataLoader<T>>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("a loader is missing from the schema")))
+) -> async_graphql::Result<&'a DataLoader<T, HashMapCache>> {
+    ctx.data::<DataLoader<T, HashMapCache>>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("a loader is missing from the operation")))
         .extend()
 }
 

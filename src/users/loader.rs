@@ -1,13 +1,9 @@
 //! Batched user lookups: the users that resolvers ask for within one tick are
-//! fetched with one query. The loader keeps no cache (async-graphql's
-//! default), so it lives in the schema and never serves stale rows.
+//! fetched with one query.
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{
-    Context, ErrorExtensions,
-    dataloader::{DataLoader, Loader},
-};
+use async_graphql::{Context, ErrorExtensions, dataloader::Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -19,8 +15,8 @@ pub struct UserLoader {
 }
 
 impl UserLoader {
-    pub fn new(db: DatabaseConnection) -> DataLoader<Self> {
-        DataLoader::new(Self { db }, tokio::spawn)
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
     }
 }
 
@@ -39,7 +35,7 @@ impl Loader<Uuid> for UserLoader {
 
 /// Loads one user through the request's loader.
 pub async fn load_user(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<User>> {
-    ctx.data::<DataLoader<UserLoader>>()?
+    crate::properties::resolvers::loader::<UserLoader>(ctx)?
         .load_one(id)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("loading users: {e}")).extend())

@@ -15,8 +15,9 @@ use crate::{
     },
     properties::{
         PropertyConnection,
+        listings::ListingsPage,
         loaders::ListingsCountLoader,
-        queries::{connection, wants_total},
+        queries::{connection, prime, wants_total},
         resolvers::loader,
     },
 };
@@ -155,12 +156,23 @@ impl User {
         after: Option<String>,
     ) -> async_graphql::Result<PropertyConnection> {
         let all_statuses = self.may_see_private(ctx).await?;
-        let page = ctx
-            .services()?
-            .properties
-            .listings(self.id, all_statuses, first, after)
-            .await
-            .extend()?;
+        // A page asked only for its count (a host card's "12 listings")
+        // needs no listing rows: the count is batched across hosts.
+        let selection = ctx.look_ahead();
+        let page = if ["edges", "nodes", "pageInfo"]
+            .iter()
+            .any(|f| selection.field(f).exists())
+        {
+            ctx.services()?
+                .properties
+                .listings(self.id, all_statuses, first, after)
+                .await
+                .extend()?
+        } else {
+            ListingsPage::default()
+        };
+        let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
+        prime(ctx, &rows).await?;
         let total = if wants_total(ctx) {
             let count = loader::<ListingsCountLoader>(ctx)?
                 .load_one((self.id, all_statuses))

@@ -16,6 +16,8 @@ pub struct TestApp {
     pub config: Config,
     /// The server's own pool, for assertions on what was written.
     pub db: sea_orm::DatabaseConnection,
+    /// How many statements the server has sent to its database.
+    pub statements: roost::db::StatementCounter,
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -135,6 +137,7 @@ pub async fn start(config: Config) -> TestApp {
     let application = Application::build(config.clone()).await.expect("build app");
     let addr = application.local_addr().expect("local addr");
     let db = application.state().db.clone();
+    let statements = application.state().statements.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
         let _ = rx.await;
@@ -144,6 +147,7 @@ pub async fn start(config: Config) -> TestApp {
         http: client(),
         config,
         db,
+        statements,
         shutdown: Some(tx),
         server: Some(server),
         _data_dir: None,
@@ -328,3 +332,67 @@ pub async fn count_rows(db: &sea_orm::DatabaseConnection, table: &str) -> i64 {
 
 /// How long a test waits for something that should happen soon.
 pub const SOON: Duration = Duration::from_secs(10);
+
+/// A valid `CreatePropertyInput`, with `overrides` laid over it.
+pub fn property_input(overrides: Value) -> Value {
+    let mut input = json!({
+        "title": "Sunny loft by the river",
+        "description": "Bright and quiet, with a balcony over the water.",
+        "propertyType": "ENTIRE_PLACE",
+        "address": "12 Quay Street",
+        "city": "Lisbon",
+        "country": "Portugal",
+        "latitude": 38.7223,
+        "longitude": -9.1393,
+        "pricePerNight": "100.00",
+        "currency": "EUR",
+        "cleaningFee": "25.00",
+        "maxGuests": 4,
+        "bedrooms": 2,
+        "beds": 2,
+        "bathrooms": 1.5,
+        "amenities": ["wifi", "kitchen"],
+    });
+    if let (Value::Object(base), Value::Object(o)) = (&mut input, overrides) {
+        base.extend(o);
+    }
+    input
+}
+
+pub const PROPERTY_FIELDS: &str = "id title status propertyType pricePerNight { amount currency } \
+    cleaningFee { amount currency } location { city country latitude longitude } maxGuests bedrooms beds \
+    bathrooms minNights maxNights instantBook cancellationPolicy weeklyDiscountPercent monthlyDiscountPercent \
+    amenities { code name category } host { id } rating { average count }";
+
+impl TestApp {
+    /// Registers a host.
+    pub async fn host(&self, email: &str) -> Session {
+        self.register_as(email, "HOST").await
+    }
+
+    /// Creates a listing as `host`; the whole answer.
+    pub async fn create_property_raw(&self, host: &Session, overrides: Value) -> Value {
+        self.gql_as(
+            Some(&host.access_token),
+            &format!("mutation($input: CreatePropertyInput!) {{ createProperty(input: $input) {{ {PROPERTY_FIELDS} }} }}"),
+            json!({ "input": property_input(overrides) }),
+        )
+        .await
+    }
+
+    /// Creates a listing as `host`; its id.
+    pub async fn create_property(&self, host: &Session, overrides: Value) -> String {
+        let resp = self.create_property_raw(host, overrides).await;
+        resp["data"]["createProperty"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createProperty failed: {resp}"))
+            .to_owned()
+    }
+}
+
+/// A date `days` from today (UTC), as the API writes dates.
+pub fn day(days: i64) -> String {
+    (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -1,5 +1,6 @@
 //! Per-operation state that resolvers share: the viewer's user row, loaded
-//! once. Installed on every request, HTTP or WebSocket.
+//! once, and the batching loaders with their caches. Installed on every
+//! operation, HTTP or WebSocket.
 
 use std::sync::Arc;
 
@@ -8,18 +9,28 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
 };
 
+use sea_orm::DatabaseConnection;
+
 use crate::auth::actor::ViewerCache;
 
-pub struct RequestScope;
+pub struct RequestScope {
+    pub db: DatabaseConnection,
+}
 
 impl ExtensionFactory for RequestScope {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestScope)
+        Arc::new(RequestScopeExtension {
+            db: self.db.clone(),
+        })
     }
 }
 
+struct RequestScopeExtension {
+    db: DatabaseConnection,
+}
+
 #[async_graphql::async_trait::async_trait]
-impl Extension for RequestScope {
+impl Extension for RequestScopeExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -27,6 +38,7 @@ impl Extension for RequestScope {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         request.data.insert(ViewerCache::default());
+        crate::properties::loaders::install(&mut request.data, &self.db);
         next.run(ctx, request).await
     }
 }

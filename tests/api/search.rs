@@ -1,0 +1,1 @@
+//! Search: every filter and order on a small fixed dataset, and pagination.
