@@ -11,8 +11,10 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
+    auth::passwords::Passwords,
     config::Config,
     db::{self, MigrationStep},
+    seed::{self, SeedOptions},
     startup::{Application, shutdown_signal},
     telemetry,
     users::{Role, UserService},
@@ -36,7 +38,9 @@ pub struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the API server (the default).
-    Serve,
+    Serve(ServeArgs),
+    /// Fill an empty database with the reference dataset (deterministic).
+    Seed(SeedArgs),
     /// Apply, roll back or list database migrations.
     Migrate {
         #[command(subcommand)]
@@ -52,6 +56,27 @@ enum Command {
     /// Exit 0 when the local server answers /health (for container health checks).
     Healthcheck,
 }
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// On an empty database, seed a small demo dataset first, so the
+    /// playground has listings to search at once.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct SeedArgs {
+    /// Multiplies every row count: 1 is 10,000 users and 5,000 properties.
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
+    /// The same seed gives the same rows.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// The demo dataset: 200 users, 100 listings.
+const DEMO_SCALE: f64 = 0.02;
 
 #[derive(Subcommand)]
 enum MigrateAction {
@@ -102,7 +127,7 @@ impl From<CliRole> for Role {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let command = cli.command.unwrap_or(Command::Serve);
+    let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     if let Command::Schema = command {
         print!("{}", crate::graphql::sdl());
         return Ok(());
@@ -110,13 +135,42 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::load(cli.config)?;
     telemetry::init(&config.log);
     match command {
-        Command::Serve => {
+        Command::Serve(args) => {
             let app = Application::build(config).await?;
+            if args.demo {
+                demo(app.state()).await?;
+            }
             let addr = app.local_addr()?;
             tracing::info!("Roost listening on http://{addr}/graphql");
             app.run_until(shutdown_signal()).await
         }
         Command::Migrate { action } => migrate(&config, action).await,
+        Command::Seed(args) => {
+            db::migrate(&config.database, MigrationStep::Up).await?;
+            let conn = db::connect(&config.database).await?;
+            let passwords =
+                Passwords::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
+                    .await?;
+            let report = seed::seed(
+                &conn,
+                &passwords,
+                SeedOptions {
+                    scale: args.scale,
+                    seed: args.seed,
+                },
+            )
+            .await?;
+            println!(
+                "seeded {} users ({} hosts), {} properties, {} amenity links in {:.1} s",
+                report.users, report.hosts, report.properties, report.amenity_links, report.seconds
+            );
+            println!(
+                "sign in as host1@example.com, guest1@example.com or {} with the password {}",
+                seed::ADMIN_EMAIL,
+                seed::PASSWORD
+            );
+            Ok(())
+        }
         Command::User {
             action: UserAction::SetRole { email, role },
         } => {
@@ -131,6 +185,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Healthcheck => healthcheck(config.bind),
         Command::Schema => Ok(()),
     }
+}
+
+/// Seeds the demo dataset unless the database already has users.
+async fn demo(state: &crate::state::AppState) -> anyhow::Result<()> {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    if entity::user::Entity::find().count(&state.db).await? > 0 {
+        tracing::info!("--demo: the database already has users; nothing seeded");
+        return Ok(());
+    }
+    let passwords = Passwords::new(
+        state.config.auth.argon2_memory_kib,
+        state.config.auth.argon2_iterations,
+    )
+    .await?;
+    let report = seed::seed(
+        &state.db,
+        &passwords,
+        SeedOptions {
+            scale: DEMO_SCALE,
+            seed: 1,
+        },
+    )
+    .await?;
+    tracing::info!(
+        users = report.users,
+        properties = report.properties,
+        "--demo: seeded; sign in as host1@example.com, guest1@example.com or {} with the password {}",
+        seed::ADMIN_EMAIL,
+        seed::PASSWORD
+    );
+    Ok(())
 }
 
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {

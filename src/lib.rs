@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod properties;
 pub mod redis;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod storage;

@@ -18,6 +18,7 @@ mod properties;
 mod register;
 mod schema;
 mod search;
+mod seed;
 mod sessions;
 mod shutdown;
 mod transport;

@@ -1,0 +1,129 @@
+//! Seeded listings: evenly spread over the 50 cities (round robin), each a
+//! few kilometres around its city's centre, with 5 to 15 amenities.
+
+use migration::AMENITY_CATALOGUE;
+use rand::{Rng, seq::index::sample};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use super::{SeedOptions, batch_rows, data, rng, stamp};
+use crate::properties::validation::search_key;
+use entity::property::{ActiveModel, CancellationPolicy, Entity, ListingStatus, PropertyType};
+
+pub struct Listings {
+    pub count: usize,
+    pub amenity_links: usize,
+}
+
+pub fn count(scale: f64) -> usize {
+    ((5_000.0 * scale).round() as usize).max(1)
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    options: SeedOptions,
+    hosts: &[Uuid],
+) -> anyhow::Result<Listings> {
+    let total = count(options.scale);
+    let mut rng = rng(options.seed, 2);
+    let mut rows = Vec::with_capacity(total);
+    let mut links = Vec::with_capacity(total * 10);
+    for i in 0..total {
+        let (at, id) = stamp(&mut rng);
+        let (city, country, lat, lng) = data::CITIES[i % data::CITIES.len()];
+        let (place, kind) = data::PLACES[rng.random_range(0..data::PLACES.len())];
+        let adjective = data::ADJECTIVES[rng.random_range(0..data::ADJECTIVES.len())];
+        let feature = data::FEATURES[rng.random_range(0..data::FEATURES.len())];
+        let property_type = match kind {
+            "PRIVATE_ROOM" => PropertyType::PrivateRoom,
+            "SHARED_ROOM" => PropertyType::SharedRoom,
+            _ => PropertyType::EntirePlace,
+        };
+        let bedrooms = if property_type == PropertyType::EntirePlace {
+            rng.random_range(0..=5)
+        } else {
+            1
+        };
+        let max_guests = (bedrooms * 2).max(1) + rng.random_range(0..=2);
+        let weekly = rng.random_range(0..=15);
+        let lng_scale = lat.to_radians().cos().max(0.1);
+        rows.push(ActiveModel {
+            id: Set(id),
+            host_id: Set(hosts[rng.random_range(0..hosts.len())]),
+            title: Set(format!("{adjective} {place} {feature}")),
+            description: Set(format!(
+                "A {} {place} in {city} {feature}. Sleeps {max_guests}; fast wifi and a well-stocked kitchen make longer stays easy.",
+                adjective.to_lowercase()
+            )),
+            property_type: Set(property_type),
+            status: Set(ListingStatus::Listed),
+            address: Set(format!("{} {} Street", rng.random_range(1..200), data::LAST_NAMES[rng.random_range(0..data::LAST_NAMES.len())])),
+            city: Set(city.to_owned()),
+            country: Set(country.to_owned()),
+            search_city: Set(search_key(city)),
+            search_country: Set(search_key(country)),
+            latitude: Set(lat + rng.random_range(-0.08..0.08)),
+            longitude: Set(lng + rng.random_range(-0.08..0.08) / lng_scale),
+            currency: Set("USD".to_owned()),
+            price_cents: Set(rng.random_range(30..=800) * 100),
+            cleaning_fee_cents: Set(rng.random_range(0..=12) * 1000),
+            weekly_discount_percent: Set(weekly),
+            monthly_discount_percent: Set(weekly + rng.random_range(0..=15)),
+            max_guests: Set(max_guests),
+            bedrooms: Set(bedrooms),
+            beds: Set(bedrooms.max(1) + rng.random_range(0..=1)),
+            bathrooms: Set(f64::from(rng.random_range(2..=6)) / 2.0),
+            instant_book: Set(rng.random_bool(0.4)),
+            cancellation_policy: Set(match rng.random_range(0..3) {
+                0 => CancellationPolicy::Flexible,
+                1 => CancellationPolicy::Moderate,
+                _ => CancellationPolicy::Strict,
+            }),
+            min_nights: Set(rng.random_range(1..=3)),
+            max_nights: Set([14, 30, 60, 90, 365][rng.random_range(0..5)]),
+            rating_count: Set(0),
+            rating_sum: Set(0),
+            rating_avg: Set(0.0),
+            cleanliness_sum: Set(0),
+            cleanliness_count: Set(0),
+            accuracy_sum: Set(0),
+            accuracy_count: Set(0),
+            check_in_sum: Set(0),
+            check_in_count: Set(0),
+            communication_sum: Set(0),
+            communication_count: Set(0),
+            location_sum: Set(0),
+            location_count: Set(0),
+            value_sum: Set(0),
+            value_count: Set(0),
+            created_at: Set(at),
+            updated_at: Set(at),
+            deleted_at: Set(None),
+        });
+        let n = rng.random_range(5..=15);
+        for index in sample(&mut rng, AMENITY_CATALOGUE.len(), n) {
+            links.push(entity::property_amenity::ActiveModel {
+                property_id: Set(id),
+                amenity_code: Set(AMENITY_CATALOGUE[index].0.to_owned()),
+            });
+        }
+    }
+    let count = rows.len();
+    let amenity_links = links.len();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<ActiveModel> = rows.by_ref().take(batch_rows(46)).collect();
+        Entity::insert_many(chunk).exec(conn).await?;
+    }
+    let mut links = links.into_iter().peekable();
+    while links.peek().is_some() {
+        let chunk: Vec<_> = links.by_ref().take(batch_rows(2)).collect();
+        entity::property_amenity::Entity::insert_many(chunk)
+            .exec(conn)
+            .await?;
+    }
+    Ok(Listings {
+        count,
+        amenity_links,
+    })
+}
