@@ -303,10 +303,10 @@ impl MigrationTrait for Migration {
 
 /// An FTS5 index over the properties table's own rows (external content),
 /// with the Porter stemmer so that "beaches" finds "beach" as PostgreSQL's
-/// english configuration does.
+/// english configuration does, and accents kept, as PostgreSQL keeps them.
 const SQLITE_FTS: [&str; 4] = [
     "CREATE VIRTUAL TABLE properties_fts USING fts5(title, description, city, \
-     content='properties', content_rowid='rowid', tokenize='porter unicode61')",
+     content='properties', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 0')",
     "CREATE TRIGGER properties_fts_insert AFTER INSERT ON properties BEGIN \
      INSERT INTO properties_fts(rowid, title, description, city) \
      VALUES (new.rowid, new.title, new.description, new.city); END",

@@ -122,3 +122,53 @@ pub fn pool_stats(db: &DatabaseConnection, max: u32) -> PoolStats {
     };
     PoolStats { size, idle, max }
 }
+
+/// Custom SQL with `?` placeholders, numbered (`$1`, `$2`, ...) for
+/// PostgreSQL, whose query builder only reads numbered ones.
+pub fn custom_sql<V, I>(backend: DbBackend, sql: &str, values: I) -> sea_orm::sea_query::Expr
+where
+    V: Into<sea_orm::Value>,
+    I: IntoIterator<Item = V>,
+{
+    let sql = if backend == DbBackend::Postgres {
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                numbered.push_str(&format!("${n}"));
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    } else {
+        sql.to_owned()
+    };
+    sea_orm::sea_query::Expr::cust_with_values(sql, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
+
+    #[test]
+    fn custom_sql_binds_on_both_backends() {
+        let build = |backend, builder: &dyn Fn(&sea_orm::sea_query::SelectStatement) -> String| {
+            builder(
+                &Query::select()
+                    .expr(custom_sql(backend, "? + ? = ?", [1, 2, 3]))
+                    .to_owned(),
+            )
+        };
+        assert_eq!(
+            build(DbBackend::Postgres, &|q| q.to_string(PostgresQueryBuilder)),
+            "SELECT 1 + 2 = 3"
+        );
+        assert_eq!(
+            build(DbBackend::Sqlite, &|q| q.to_string(SqliteQueryBuilder)),
+            "SELECT 1 + 2 = 3"
+        );
+    }
+}

@@ -24,6 +24,7 @@ use super::{
     validation::{money, search_key},
 };
 use crate::{
+    db::custom_sql,
     error::{AppError, AppResult},
     graphql::connection::{decode_cursor, encode_cursor, page_size},
 };
@@ -204,20 +205,154 @@ impl Criteria {
     }
 }
 
-/// The words of a text search: letters and digits, at most 16 of them.
+/// Words too common to search by: PostgreSQL's english configuration drops
+/// them, and SQLite is told to as well, so both backends find the same.
+const STOP_WORDS: [&str; 127] = [
+    "i",
+    "me",
+    "my",
+    "myself",
+    "we",
+    "our",
+    "ours",
+    "ourselves",
+    "you",
+    "your",
+    "yours",
+    "yourself",
+    "yourselves",
+    "he",
+    "him",
+    "his",
+    "himself",
+    "she",
+    "her",
+    "hers",
+    "herself",
+    "it",
+    "its",
+    "itself",
+    "they",
+    "them",
+    "their",
+    "theirs",
+    "themselves",
+    "what",
+    "which",
+    "who",
+    "whom",
+    "this",
+    "that",
+    "these",
+    "those",
+    "am",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "being",
+    "have",
+    "has",
+    "had",
+    "having",
+    "do",
+    "does",
+    "did",
+    "doing",
+    "a",
+    "an",
+    "the",
+    "and",
+    "but",
+    "if",
+    "or",
+    "because",
+    "as",
+    "until",
+    "while",
+    "of",
+    "at",
+    "by",
+    "for",
+    "with",
+    "about",
+    "against",
+    "between",
+    "into",
+    "through",
+    "during",
+    "before",
+    "after",
+    "above",
+    "below",
+    "to",
+    "from",
+    "up",
+    "down",
+    "in",
+    "out",
+    "on",
+    "off",
+    "over",
+    "under",
+    "again",
+    "further",
+    "then",
+    "once",
+    "here",
+    "there",
+    "when",
+    "where",
+    "why",
+    "how",
+    "all",
+    "any",
+    "both",
+    "each",
+    "few",
+    "more",
+    "most",
+    "other",
+    "some",
+    "such",
+    "no",
+    "nor",
+    "not",
+    "only",
+    "own",
+    "same",
+    "so",
+    "than",
+    "too",
+    "very",
+    "s",
+    "t",
+    "can",
+    "will",
+    "just",
+    "don",
+    "should",
+    "now",
+];
+
+/// The words of a text search: letters and digits, common words left out,
+/// at most 16 of them.
 fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
+        .filter(|w| !w.is_empty() && !STOP_WORDS.iter().any(|s| s.eq_ignore_ascii_case(w)))
         .take(16)
 }
 
 /// Squared distance from the search point, in degrees of latitude.
-fn distance_sq(near: Near) -> SimpleExpr {
+fn distance_sq(backend: DbBackend, near: Near) -> SimpleExpr {
     let dlng = "(CASE WHEN ABS(properties.longitude - ?) > 180 \
                 THEN 360 - ABS(properties.longitude - ?) \
                 ELSE ABS(properties.longitude - ?) END * ?)";
-    Expr::cust_with_values(
-        format!("((properties.latitude - ?) * (properties.latitude - ?) + {dlng} * {dlng})"),
+    custom_sql(
+        backend,
+        &format!("((properties.latitude - ?) * (properties.latitude - ?) + {dlng} * {dlng})"),
         [
             near.lat,
             near.lat,
@@ -241,7 +376,7 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         let terms: Vec<&str> = words(text).collect();
         q = q.filter(match backend {
             DbBackend::Postgres => Expr::cust_with_values(
-                "properties.search_vector @@ plainto_tsquery('english', ?)",
+                "properties.search_vector @@ plainto_tsquery('english', $1)",
                 [terms.join(" ")],
             ),
             _ => Expr::cust_with_values(
@@ -260,11 +395,13 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         // The bounding box lets the location index do the work; the exact
         // circle is checked on what it finds.
         let lat_span = near.radius_deg;
-        let lng_span = (near.radius_deg / near.lng_scale).min(180.0);
-        q = q
-            .filter(P::Latitude.between(near.lat - lat_span, near.lat + lat_span))
-            .filter(longitude_span(near.lng - lng_span, near.lng + lng_span))
-            .filter(Expr::expr(distance_sq(near)).lte(near.radius_deg * near.radius_deg));
+        let lng_span = near.radius_deg / near.lng_scale;
+        q = q.filter(P::Latitude.between(near.lat - lat_span, near.lat + lat_span));
+        // Near a pole the circle takes in every longitude.
+        if lng_span < 180.0 {
+            q = q.filter(longitude_span(near.lng - lng_span, near.lng + lng_span));
+        }
+        q = q.filter(Expr::expr(distance_sq(backend, near)).lte(near.radius_deg * near.radius_deg));
     }
     if let Some((north, south, east, west)) = criteria.bounds {
         q = q
@@ -276,7 +413,8 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         q = q
             .filter(P::MinNights.lte(nights))
             .filter(P::MaxNights.gte(nights))
-            .filter(Expr::cust_with_values(
+            .filter(custom_sql(
+                backend,
                 "NOT EXISTS (SELECT 1 FROM calendar_days cd WHERE cd.property_id = properties.id \
                  AND cd.blocked AND cd.day >= ? AND cd.day < ?)",
                 [check_in, check_out],
@@ -302,7 +440,8 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         );
     }
     for code in &criteria.amenities {
-        q = q.filter(Expr::cust_with_values(
+        q = q.filter(custom_sql(
+            backend,
             "EXISTS (SELECT 1 FROM property_amenities pa WHERE pa.property_id = properties.id \
              AND pa.amenity_code = ?)",
             [code.clone()],
@@ -434,12 +573,12 @@ impl PropertyService {
             PropertyOrder::PriceDesc => (Expr::col(P::PriceCents), Order::Desc),
             PropertyOrder::RatingDesc => (Expr::col(P::RatingAvg), Order::Desc),
             PropertyOrder::Distance => match near {
-                Some(near) => (distance_sq(near), Order::Asc),
+                Some(near) => (distance_sq(backend, near), Order::Asc),
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
             },
         };
         if let Some(near) = near {
-            query = query.column_as(distance_sq(near), "distance_sq");
+            query = query.column_as(distance_sq(backend, near), "distance_sq");
         }
         if let Some(c) = &cursor {
             let bound: SimpleExpr = match order {
@@ -511,7 +650,11 @@ mod tests {
             words("sea-view, 2 beds!").collect::<Vec<_>>(),
             ["sea", "view", "2", "beds"]
         );
-        assert_eq!(words("\" OR 1=1 --").collect::<Vec<_>>(), ["OR", "1", "1"]);
+        assert_eq!(words("\" OR 1=1 --").collect::<Vec<_>>(), ["1", "1"]);
+        assert_eq!(
+            words("a loft by THE beach").collect::<Vec<_>>(),
+            ["loft", "beach"]
+        );
         assert_eq!(words("***").count(), 0);
     }
 

@@ -10,6 +10,7 @@ use crate::{
     error::AppError,
     graphql::{
         ServicesExt,
+        connection::page_size,
         ids::{self, NodeType},
         scalars::DateTime,
     },
@@ -155,6 +156,7 @@ impl User {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PropertyConnection> {
+        page_size(first, 20).extend()?;
         let all_statuses = self.may_see_private(ctx).await?;
         // A page asked only for its count (a host card's "12 listings")
         // needs no listing rows: the count is batched across hosts.
