@@ -161,8 +161,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             println!(
-                "seeded {} users ({} hosts), {} properties, {} amenity links in {:.1} s",
-                report.users, report.hosts, report.properties, report.amenity_links, report.seconds
+                "seeded {} users ({} hosts), {} properties, {} amenity links, {} blocked nights in {:.1} s",
+                report.users,
+                report.hosts,
+                report.properties,
+                report.amenity_links,
+                report.blocked_nights,
+                report.seconds
             );
             println!(
                 "sign in as host1@example.com, guest1@example.com or {} with the password {}",

@@ -133,9 +133,20 @@ impl MigrationTrait for Migration {
             "CREATE INDEX properties_host_idx ON properties (host_id, created_at)",
         )
         .await?;
+        let postgres = manager.get_database_backend() == DbBackend::Postgres;
         for (name, columns) in SEARCH_INDEXES {
+            // On PostgreSQL the newest-first index also carries the columns
+            // the simple filters test, so that counting a broad search
+            // (every listing that takes instant bookings) reads this narrow
+            // index alone instead of the whole table.
+            let include = if postgres && name == "properties_listed_newest_idx" {
+                " INCLUDE (property_type, instant_book, bedrooms, max_guests, price_cents, \
+                 rating_count, rating_avg, min_nights, max_nights)"
+            } else {
+                ""
+            };
             db.execute_unprepared(&format!(
-                "CREATE INDEX {name} ON properties ({columns}) WHERE {LISTED}"
+                "CREATE INDEX {name} ON properties ({columns}){include} WHERE {LISTED}"
             ))
             .await?;
         }
@@ -241,6 +252,13 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+
+        // Nights blocked in a date range, across listings: what an
+        // availability search rules out.
+        db.execute_unprepared(
+            "CREATE INDEX calendar_days_blocked_idx ON calendar_days (day, property_id) WHERE blocked",
+        )
+        .await?;
 
         manager
             .create_table(

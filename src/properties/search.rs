@@ -606,7 +606,10 @@ impl PropertyService {
             });
         }
         let total = if want_total {
-            let count_query = apply(&criteria, backend, Properties::find());
+            // Only ids: the count can be read from an index alone.
+            let count_query = apply(&criteria, backend, Properties::find())
+                .select_only()
+                .column(P::Id);
             Some(i64::try_from(count_query.count(&self.db).await?).unwrap_or(i64::MAX))
         } else {
             None

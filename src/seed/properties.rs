@@ -1,5 +1,6 @@
 //! Seeded listings: evenly spread over the 50 cities (round robin), each a
-//! few kilometres around its city's centre, with 5 to 15 amenities.
+//! few kilometres around its city's centre, with 5 to 15 amenities; one in
+//! five has nights blocked in the coming three months.
 
 use migration::AMENITY_CATALOGUE;
 use rand::{Rng, seq::index::sample};
@@ -13,6 +14,7 @@ use entity::property::{ActiveModel, CancellationPolicy, Entity, ListingStatus, P
 pub struct Listings {
     pub count: usize,
     pub amenity_links: usize,
+    pub blocked_nights: usize,
 }
 
 pub fn count(scale: f64) -> usize {
@@ -28,6 +30,8 @@ pub async fn insert(
     let mut rng = rng(options.seed, 2);
     let mut rows = Vec::with_capacity(total);
     let mut links = Vec::with_capacity(total * 10);
+    let mut blocked = Vec::new();
+    let today = chrono::Utc::now().date_naive();
     for i in 0..total {
         let (at, id) = stamp(&mut rng);
         let (city, country, lat, lng) = data::CITIES[i % data::CITIES.len()];
@@ -100,6 +104,23 @@ pub async fn insert(
             updated_at: Set(at),
             deleted_at: Set(None),
         });
+        // One listing in five has some nights blocked by its host in the
+        // next three months.
+        if rng.random_bool(0.2) {
+            let mut day = today + chrono::Duration::days(rng.random_range(0..30));
+            for _ in 0..rng.random_range(1..=3) {
+                for _ in 0..rng.random_range(2..=7) {
+                    blocked.push(entity::calendar_day::ActiveModel {
+                        property_id: Set(id),
+                        day: Set(day),
+                        blocked: Set(true),
+                        price_cents: Set(None),
+                    });
+                    day += chrono::Duration::days(1);
+                }
+                day += chrono::Duration::days(rng.random_range(3..30));
+            }
+        }
         let n = rng.random_range(5..=15);
         for index in sample(&mut rng, AMENITY_CATALOGUE.len(), n) {
             links.push(entity::property_amenity::ActiveModel {
@@ -122,8 +143,17 @@ pub async fn insert(
             .exec(conn)
             .await?;
     }
+    let blocked_nights = blocked.len();
+    let mut blocked = blocked.into_iter().peekable();
+    while blocked.peek().is_some() {
+        let chunk: Vec<_> = blocked.by_ref().take(batch_rows(4)).collect();
+        entity::calendar_day::Entity::insert_many(chunk)
+            .exec(conn)
+            .await?;
+    }
     Ok(Listings {
         count,
         amenity_links,
+        blocked_nights,
     })
 }
