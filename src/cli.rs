@@ -213,6 +213,7 @@ async fn demo(state: &crate::state::AppState) -> anyhow::Result<()> {
         },
     )
     .await?;
+    seed::photos::add(&state.db, &state.storage).await?;
     tracing::info!(
         users = report.users,
         properties = report.properties,

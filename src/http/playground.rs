@@ -136,6 +136,26 @@ mutation Login {
 query Me {
   me { id firstName lastName email role }
 }
+
+# Listings: start the server with --demo for a dataset to search.
+query Search {
+  properties(
+    filter: { city: "Lisbon", guests: 2, amenities: ["wifi"] }
+    orderBy: PRICE_ASC
+    first: 10
+  ) {
+    totalCount
+    nodes {
+      id
+      title
+      pricePerNight { amount currency }
+      rating { average count }
+      photos { url caption }
+      host { firstName }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
 `;
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {

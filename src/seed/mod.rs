@@ -8,6 +8,7 @@
 //! date; calendar dates are counted from the day of seeding.
 
 mod data;
+pub mod photos;
 mod properties;
 mod users;
 

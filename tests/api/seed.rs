@@ -133,7 +133,8 @@ async fn serve_demo_seeds_an_empty_database_once() {
             .expect("spawn roost")
     };
     let client = crate::helpers::client();
-    let query = json!({ "query": "{ properties { totalCount } }" });
+    let query =
+        json!({ "query": "{ properties(first: 1) { totalCount nodes { photos { url } } } }" });
     for _ in 0..2 {
         let mut child = start();
         let started = std::time::Instant::now();
@@ -145,18 +146,122 @@ async fn serve_demo_seeds_an_empty_database_once() {
                 .await
             {
                 let body: serde_json::Value = resp.json().await.expect("json");
-                break body["data"]["properties"]["totalCount"].clone();
+                let photo = body["data"]["properties"]["nodes"][0]["photos"][0]["url"]
+                    .as_str()
+                    .map(str::to_owned);
+                break (body["data"]["properties"]["totalCount"].clone(), photo);
             }
             assert!(started.elapsed() < SOON * 3, "server did not start");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         };
+        let (total, photo) = total;
         assert_eq!(
             total, 100,
             "the demo has 100 listings, and a second start adds none"
         );
+        let photo = photo.expect("demo listings have photos");
+        let image = client.get(&photo).send().await.expect("photo");
+        assert_eq!(image.headers()["content-type"], "image/png");
+        assert!(image.bytes().await.expect("bytes").starts_with(b"\x89PNG"));
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
         let _ = child.wait();
     }
+}
+
+/// A new user's first visit to the demo: search a city for free dates within
+/// a map viewport and with amenities, open a listing with its photos,
+/// calendar and a quote, then, as its host, change the price and see the
+/// quote follow.
+#[tokio::test]
+async fn a_first_visit_to_the_demo() {
+    let app = seeded(0.2, 1).await;
+    let storage = roost::storage::Storage::new(&app.config.storage, &app.url("")).expect("storage");
+    assert_eq!(
+        seed::photos::add(&app.db, &storage).await.expect("photos"),
+        2500
+    );
+
+    let (check_in, check_out) = (crate::helpers::day(40), crate::helpers::day(43));
+    let search = app
+        .gql(
+            "query($in: Date!, $out: Date!) { properties(filter: { city: \"Paris\", checkIn: $in, checkOut: $out, \
+             bounds: { north: 49.0, south: 48.7, east: 2.6, west: 2.1 }, amenities: [\"wifi\"] }, orderBy: PRICE_ASC) { \
+             totalCount nodes { id title pricePerNight { amount } host { id } } } }",
+            json!({ "in": check_in, "out": check_out }),
+        )
+        .await;
+    let found = search["data"]["properties"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone();
+    assert!(!found.is_empty(), "{search}");
+    let listing = &found[0];
+    let id = listing["id"].as_str().expect("id");
+
+    let page = "query($id: ID!, $in: Date!, $out: Date!) { property(id: $id) { title photos { url caption position } \
+                calendar(from: $in, to: $out) { date available price { amount } } isAvailable(checkIn: $in, checkOut: $out) \
+                quote(checkIn: $in, checkOut: $out, guests: 1) { nights nightsTotal { amount } total { amount } } } }";
+    let vars = json!({ "id": id, "in": check_in, "out": check_out });
+    let before = app.gql(page, vars.clone()).await;
+    let p = &before["data"]["property"];
+    assert!(
+        p["photos"].as_array().expect("photos").len() >= 2,
+        "{before}"
+    );
+    assert_eq!(p["photos"][0]["position"], 0);
+    let photo = app
+        .http
+        .get(p["photos"][0]["url"].as_str().expect("url"))
+        .send()
+        .await
+        .expect("photo");
+    assert_eq!(photo.status(), 200);
+    assert_eq!(p["isAvailable"], true);
+    assert_eq!(p["calendar"].as_array().expect("calendar").len(), 3);
+    assert_eq!(p["quote"]["nights"], 3);
+
+    // The host signs in and raises the price; the quote follows.
+    // An admin looks up the host's email, which only admins may see.
+    let admin = app.login(seed::ADMIN_EMAIL, seed::PASSWORD).await;
+    let admin_token = admin["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let host = app
+        .gql_as(
+            Some(admin_token),
+            "query($id: ID!) { user(id: $id) { email } }",
+            json!({ "id": listing["host"]["id"] }),
+        )
+        .await;
+    let host_email = host["data"]["user"]["email"]
+        .as_str()
+        .expect("email")
+        .to_owned();
+    let login = app.login(&host_email, seed::PASSWORD).await;
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let update = app
+        .gql_as(
+            Some(&token),
+            "mutation($id: ID!) { updateProperty(id: $id, input: { pricePerNight: \"999.00\" }) { pricePerNight { amount } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        update["data"]["updateProperty"]["pricePerNight"]["amount"], "999.00",
+        "{update}"
+    );
+    let after = app.gql(page, vars).await;
+    assert_eq!(
+        after["data"]["property"]["quote"]["nightsTotal"]["amount"],
+        "2997.00"
+    );
+    assert_ne!(
+        after["data"]["property"]["quote"]["total"],
+        p["quote"]["total"]
+    );
 }
