@@ -109,24 +109,11 @@ impl PropertyService {
             cancellation_policy: Set(new.cancellation_policy.into()),
             min_nights: Set(new.min_nights),
             max_nights: Set(new.max_nights),
-            rating_count: Set(0),
-            rating_sum: Set(0),
-            rating_avg: Set(0.0),
-            cleanliness_sum: Set(0),
-            cleanliness_count: Set(0),
-            accuracy_sum: Set(0),
-            accuracy_count: Set(0),
-            check_in_sum: Set(0),
-            check_in_count: Set(0),
-            communication_sum: Set(0),
-            communication_count: Set(0),
-            location_sum: Set(0),
-            location_count: Set(0),
-            value_sum: Set(0),
-            value_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            // The review summary starts at its column defaults (no reviews).
+            ..Default::default()
         }
         .insert(&txn)
         .await?;

@@ -85,24 +85,11 @@ pub async fn insert(
             }),
             min_nights: Set(rng.random_range(1..=3)),
             max_nights: Set([14, 30, 60, 90, 365][rng.random_range(0..5)]),
-            rating_count: Set(0),
-            rating_sum: Set(0),
-            rating_avg: Set(0.0),
-            cleanliness_sum: Set(0),
-            cleanliness_count: Set(0),
-            accuracy_sum: Set(0),
-            accuracy_count: Set(0),
-            check_in_sum: Set(0),
-            check_in_count: Set(0),
-            communication_sum: Set(0),
-            communication_count: Set(0),
-            location_sum: Set(0),
-            location_count: Set(0),
-            value_sum: Set(0),
-            value_count: Set(0),
             created_at: Set(at),
             updated_at: Set(at),
             deleted_at: Set(None),
+            // The review summary starts at its column defaults (no reviews).
+            ..Default::default()
         });
         // One listing in five has some nights blocked by its host in the
         // next three months.
