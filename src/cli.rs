@@ -39,6 +39,9 @@ pub struct Cli {
 enum Command {
     /// Run the API server (the default).
     Serve(ServeArgs),
+    /// Work the job queue and the booking timers (no HTTP); run one or
+    /// more beside `roost serve` in production.
+    Worker,
     /// Fill an empty database with the reference dataset (deterministic).
     Seed(SeedArgs),
     /// Apply, roll back or list database migrations.
@@ -144,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("Roost listening on http://{addr}/graphql");
             app.run_until(shutdown_signal()).await
         }
+        Command::Worker => crate::startup::run_worker(config, shutdown_signal()).await,
         Command::Migrate { action } => migrate(&config, action).await,
         Command::Seed(args) => {
             db::migrate(&config.database, MigrationStep::Up).await?;

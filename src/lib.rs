@@ -6,12 +6,17 @@
 //! modules. `startup::Application` builds the whole server.
 
 pub mod auth;
+pub mod bookings;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod jobs;
+pub mod notifications;
+pub mod payments;
 pub mod properties;
 pub mod redis;
 pub mod seed;

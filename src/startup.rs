@@ -7,12 +7,19 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use sea_orm::DatabaseConnection;
+
 use crate::{
     auth::AuthService,
-    config::Config,
+    bookings::BookingService,
+    config::{Config, ProviderKind},
     db::{self, MigrationStep},
+    events::EventBus,
     graphql::{Services, build_schema},
     http,
+    jobs::{self, Jobs, worker::Handlers},
+    notifications::email::Mailer,
+    payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
     properties::{PropertyService, catalogue::Catalogue},
     redis::Redis,
     state::AppState,
@@ -42,11 +49,17 @@ impl Application {
         if config.database.auto_migrate {
             db::migrate(&config.database, MigrationStep::Up).await?;
         }
-        let (db, statements) = db::connect_counted(&config.database).await?;
-        let redis = match &config.redis {
-            Some(redis) => Some(Redis::connect(redis).await?),
-            None => None,
-        };
+        let core = Core::connect(&config).await?;
+        let Core {
+            db,
+            statements,
+            redis,
+            bus,
+            jobs,
+            bookings,
+            payments,
+            mailer,
+        } = core;
         let auth = AuthService::new(db.clone(), redis.clone(), &config.auth).await?;
         let listener = TcpListener::bind(config.bind)
             .await
@@ -56,14 +69,13 @@ impl Application {
             None => default_public_url(listener.local_addr()?),
         };
         let storage = Storage::new(&config.storage, &server_url)?;
-        let catalogue = Catalogue::load(&db)
-            .await
-            .context("loading the amenity catalogue")?;
         let services = Services {
             users: UserService::new(db.clone()),
             auth: auth.clone(),
-            properties: PropertyService::new(db.clone(), catalogue, config.fees),
+            properties: bookings.properties.clone(),
             storage: storage.clone(),
+            bookings: bookings.clone(),
+            payments: payments.clone(),
         };
         let schema = build_schema(&config.graphql, services, db.clone());
         let state = AppState {
@@ -76,6 +88,11 @@ impl Application {
             statements,
             metrics: http::metrics::recorder()?,
             shutdown: CancellationToken::new(),
+            bus,
+            jobs,
+            bookings,
+            payments,
+            mailer,
         };
         Ok(Self { listener, state })
     }
@@ -99,6 +116,18 @@ impl Application {
         let token = state.shutdown.clone();
         let timeout = state.config.shutdown_timeout;
         let db = state.db.clone();
+        let jobs = state.jobs.clone();
+        // In the embedded default the server works its own jobs; it stops
+        // taking new ones when shutdown starts.
+        let worker = state.config.worker.in_serve.then(|| {
+            tokio::spawn(jobs::worker::run(
+                state.jobs.clone(),
+                state.handlers(),
+                state.bookings.clone(),
+                state.config.worker.clone(),
+                token.clone(),
+            ))
+        });
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = token.clone();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
@@ -115,10 +144,139 @@ impl Application {
                 Ok(())
             }
         };
+        if let Some(worker) = worker {
+            token.cancel();
+            match tokio::time::timeout(timeout, worker).await {
+                Ok(Ok(Err(e))) => {
+                    tracing::error!(error = format!("{e:#}"), "the job worker failed")
+                }
+                Ok(Err(e)) => tracing::error!(error = %e, "the job worker panicked"),
+                Err(_) => tracing::warn!(
+                    "jobs still running after the shutdown timeout; they will be retried"
+                ),
+                Ok(Ok(Ok(()))) => {}
+            }
+        }
+        jobs.close().await;
         let _ = db.close().await;
         tracing::info!("stopped");
         outcome
     }
+}
+
+/// Connections of the job queue's pool (apart from the main pool).
+const QUEUE_CONNECTIONS: u32 = 4;
+
+/// What both `roost serve` and `roost worker` run on: the database, Redis,
+/// the event bus, the job queue, and the services that change bookings and
+/// payments.
+pub struct Core {
+    pub db: DatabaseConnection,
+    pub statements: db::StatementCounter,
+    pub redis: Option<Redis>,
+    pub bus: EventBus,
+    pub jobs: Jobs,
+    pub bookings: BookingService,
+    pub payments: PaymentService,
+    pub mailer: Mailer,
+}
+
+impl Core {
+    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        let (db, statements) = db::connect_counted(&config.database).await?;
+        let (redis, bus) = match &config.redis {
+            Some(settings) => {
+                let redis = Redis::connect(settings).await?;
+                let bus = EventBus::over_redis(redis.clone(), settings)
+                    .await
+                    .context("subscribing to events in Redis")?;
+                (Some(redis), bus)
+            }
+            None => (None, EventBus::in_process()),
+        };
+        let queue = db::connect_with(&config.database, QUEUE_CONNECTIONS).await?;
+        let jobs = Jobs::open(queue, config.worker.max_attempts)
+            .await
+            .context("opening the job queue")?;
+        let catalogue = Catalogue::load(&db)
+            .await
+            .context("loading the amenity catalogue")?;
+        let properties = PropertyService::new(db.clone(), catalogue, config.fees);
+        let bookings = BookingService {
+            db: db.clone(),
+            properties,
+            bus: bus.clone(),
+            jobs: jobs.clone(),
+            windows: config.bookings,
+        };
+        let provider = match config.payments.provider {
+            ProviderKind::Simulated => Provider::Simulated(Simulated),
+            ProviderKind::Stripe => {
+                let key =
+                    config.payments.stripe_secret_key.clone().context(
+                        "STRIPE_SECRET_KEY must be set when ROOST_PAYMENT_PROVIDER=stripe",
+                    )?;
+                Provider::Stripe(Stripe::new(config.payments.stripe_api_base.clone(), key)?)
+            }
+        };
+        let payments = PaymentService {
+            db: db.clone(),
+            provider,
+            bookings: bookings.clone(),
+            jobs: jobs.clone(),
+        };
+        let mailer = Mailer::from_config(config.email.smtp_url.as_ref(), &config.email.from)?;
+        Ok(Self {
+            db,
+            statements,
+            redis,
+            bus,
+            jobs,
+            bookings,
+            payments,
+            mailer,
+        })
+    }
+
+    pub fn handlers(&self) -> Handlers {
+        Handlers {
+            db: self.db.clone(),
+            payments: self.payments.clone(),
+            mailer: self.mailer.clone(),
+        }
+    }
+}
+
+/// `roost worker`: jobs and timers, no HTTP, until `signal` completes.
+pub async fn run_worker(
+    config: Config,
+    signal: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    crate::tls::install_crypto_provider();
+    if config.database.auto_migrate {
+        db::migrate(&config.database, MigrationStep::Up).await?;
+    }
+    let core = Core::connect(&config).await?;
+    let stop = CancellationToken::new();
+    let stopping = stop.clone();
+    tokio::spawn(async move {
+        signal.await;
+        tracing::info!("shutting down: finishing running jobs");
+        stopping.cancel();
+    });
+    tracing::info!("Roost worker started");
+    let result = jobs::worker::run(
+        core.jobs.clone(),
+        core.handlers(),
+        core.bookings.clone(),
+        config.worker.clone(),
+        stop,
+    )
+    .await;
+    core.jobs.close().await;
+    let _ = core.db.close().await;
+    tracing::info!("stopped");
+    result
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -7,7 +7,9 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::AuthService, config::Config, graphql::RoostSchema, redis::Redis, storage::Storage,
+    auth::AuthService, bookings::BookingService, config::Config, events::EventBus,
+    graphql::RoostSchema, jobs::Jobs, jobs::worker::Handlers, notifications::email::Mailer,
+    payments::PaymentService, redis::Redis, storage::Storage,
 };
 
 #[derive(Clone)]
@@ -24,4 +26,20 @@ pub struct AppState {
     /// Cancelled when the server starts shutting down; long-lived
     /// connections (WebSockets) watch it and close.
     pub shutdown: CancellationToken,
+    pub bus: EventBus,
+    pub jobs: Jobs,
+    pub bookings: BookingService,
+    pub payments: PaymentService,
+    pub mailer: Mailer,
+}
+
+impl AppState {
+    /// What the job worker needs, when this process runs one.
+    pub fn handlers(&self) -> Handlers {
+        Handlers {
+            db: self.db.clone(),
+            payments: self.payments.clone(),
+            mailer: self.mailer.clone(),
+        }
+    }
 }

@@ -4,10 +4,14 @@
 //! crate, so a column can change without a client noticing.
 
 pub mod amenity;
+pub mod booking;
 pub mod calendar_day;
+pub mod notification;
+pub mod payment;
 pub mod property;
 pub mod property_amenity;
 pub mod property_photo;
+pub mod provider_event;
 pub mod refresh_token;
 pub mod saved_property;
 pub mod session;

@@ -86,6 +86,30 @@ pub struct RawConfig {
     pub s3_public_url: Option<String>,
     pub service_fee_percent: Decimal,
     pub tax_percent: Decimal,
+    #[serde(with = "duration")]
+    pub hold_window: Duration,
+    #[serde(with = "duration")]
+    pub host_answer_window: Duration,
+    /// How often the worker sweeps for expired holds, unanswered requests,
+    /// finished stays and unsettled payments.
+    #[serde(with = "duration")]
+    pub scheduler_interval: Duration,
+    /// How often the worker polls for new jobs.
+    #[serde(with = "duration")]
+    pub job_poll_interval: Duration,
+    /// Attempts before a failing job is given up (and kept, as failed).
+    pub job_max_attempts: u32,
+    /// Whether `roost serve` runs the worker too. Unset: yes in
+    /// development, no in production (run `roost worker`).
+    pub serve_runs_worker: Option<bool>,
+    /// `simulated` or `stripe`.
+    pub payment_provider: String,
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    pub stripe_api_base: String,
+    /// `smtp://user:pass@host:587`; unset: emails are written to the log.
+    pub smtp_url: Option<String>,
+    pub email_from: String,
 }
 
 impl Default for RawConfig {
@@ -126,6 +150,18 @@ impl Default for RawConfig {
             s3_public_url: None,
             service_fee_percent: Decimal::from(14),
             tax_percent: Decimal::ZERO,
+            hold_window: Duration::from_secs(15 * 60),
+            host_answer_window: Duration::from_secs(24 * 3600),
+            scheduler_interval: Duration::from_secs(30),
+            job_poll_interval: Duration::from_millis(200),
+            job_max_attempts: 8,
+            serve_runs_worker: None,
+            payment_provider: "simulated".into(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: "https://api.stripe.com".into(),
+            smtp_url: None,
+            email_from: "Roost <no-reply@roost.localhost>".into(),
         }
     }
 }
@@ -147,6 +183,38 @@ pub struct Config {
     pub public_url: Option<String>,
     pub storage: StorageConfig,
     pub fees: Fees,
+    pub bookings: crate::bookings::service::Windows,
+    pub worker: WorkerConfig,
+    pub payments: PaymentsConfig,
+    pub email: EmailConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub in_serve: bool,
+    pub poll_interval: Duration,
+    pub max_attempts: u32,
+    pub scheduler_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderKind {
+    Simulated,
+    Stripe,
+}
+
+#[derive(Debug, Clone)]
+pub struct PaymentsConfig {
+    pub provider: ProviderKind,
+    pub stripe_secret_key: Option<SecretString>,
+    pub stripe_webhook_secret: Option<SecretString>,
+    pub stripe_api_base: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    pub smtp_url: Option<SecretString>,
+    pub from: String,
 }
 
 #[derive(Debug, Clone)]
@@ -233,7 +301,13 @@ impl Default for GraphqlConfig {
 }
 
 /// The environment variables read without the `ROOST_` prefix.
-const BARE_ENV: [&str; 3] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET"];
+const BARE_ENV: [&str; 5] = [
+    "DATABASE_URL",
+    "REDIS_URL",
+    "JWT_SECRET",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+];
 
 impl Config {
     /// Reads defaults, the optional file and the environment, and resolves them.
@@ -360,6 +434,48 @@ impl Config {
             fees: Fees {
                 service_fee_percent: percent("ROOST_SERVICE_FEE_PERCENT", raw.service_fee_percent)?,
                 tax_percent: percent("ROOST_TAX_PERCENT", raw.tax_percent)?,
+            },
+            bookings: crate::bookings::service::Windows {
+                hold: raw.hold_window,
+                host_answer: raw.host_answer_window,
+            },
+            worker: WorkerConfig {
+                in_serve: raw.serve_runs_worker.unwrap_or(!production),
+                poll_interval: raw.job_poll_interval,
+                max_attempts: raw.job_max_attempts.max(1),
+                scheduler_interval: raw.scheduler_interval,
+            },
+            payments: PaymentsConfig {
+                provider: match raw.payment_provider.to_ascii_lowercase().as_str() {
+                    "simulated" => ProviderKind::Simulated,
+                    "stripe" => {
+                        if raw.stripe_secret_key.as_deref().is_none_or(str::is_empty) {
+                            bail!(
+                                "STRIPE_SECRET_KEY must be set when ROOST_PAYMENT_PROVIDER=stripe"
+                            );
+                        }
+                        ProviderKind::Stripe
+                    }
+                    other => {
+                        bail!("ROOST_PAYMENT_PROVIDER must be simulated or stripe, not {other:?}")
+                    }
+                },
+                stripe_secret_key: raw
+                    .stripe_secret_key
+                    .filter(|k| !k.is_empty())
+                    .map(SecretString::from),
+                stripe_webhook_secret: raw
+                    .stripe_webhook_secret
+                    .filter(|k| !k.is_empty())
+                    .map(SecretString::from),
+                stripe_api_base: raw.stripe_api_base.trim_end_matches('/').to_owned(),
+            },
+            email: EmailConfig {
+                smtp_url: raw
+                    .smtp_url
+                    .filter(|u| !u.is_empty())
+                    .map(SecretString::from),
+                from: raw.email_from,
             },
             cors_origins: match raw.cors_origins {
                 Some(list) => list

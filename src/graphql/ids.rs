@@ -13,6 +13,9 @@ pub enum NodeType {
     Property,
     Amenity,
     Photo,
+    Booking,
+    Payment,
+    Notification,
 }
 
 impl NodeType {
@@ -22,13 +25,24 @@ impl NodeType {
             Self::Property => "Property",
             Self::Amenity => "Amenity",
             Self::Photo => "Photo",
+            Self::Booking => "Booking",
+            Self::Payment => "Payment",
+            Self::Notification => "Notification",
         }
     }
 
     fn from_name(name: &str) -> Option<Self> {
-        [Self::User, Self::Property, Self::Amenity, Self::Photo]
-            .into_iter()
-            .find(|t| t.name() == name)
+        [
+            Self::User,
+            Self::Property,
+            Self::Amenity,
+            Self::Photo,
+            Self::Booking,
+            Self::Payment,
+            Self::Notification,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
     }
 }
 

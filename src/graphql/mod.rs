@@ -13,18 +13,25 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{AuthMutation, AuthService},
+    bookings::{BookingMutation, BookingQuery, BookingService},
     config::GraphqlConfig,
     error::AppError,
+    payments::PaymentService,
     properties::{PropertyMutation, PropertyQuery, PropertyService},
     storage::Storage,
     users::{UserMutation, UserQuery, UserService},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, UserQuery, PropertyQuery);
+pub struct Query(node::NodeQuery, UserQuery, PropertyQuery, BookingQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, PropertyMutation);
+pub struct Mutation(
+    AuthMutation,
+    UserMutation,
+    PropertyMutation,
+    BookingMutation,
+);
 
 pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -35,6 +42,8 @@ pub struct Services {
     pub auth: AuthService,
     pub properties: PropertyService,
     pub storage: Storage,
+    pub bookings: BookingService,
+    pub payments: PaymentService,
 }
 
 pub trait ServicesExt {

@@ -7,6 +7,8 @@ use super::{
     ids::{NodeType, decode},
 };
 use crate::{
+    auth::actor::actor,
+    bookings::{Booking, resolvers::Payment},
     error::AppError,
     properties::{
         queries::visible_property,
@@ -24,6 +26,8 @@ pub enum Node {
     Property(Property),
     Amenity(Amenity),
     Photo(Photo),
+    Booking(Booking),
+    Payment(Payment),
 }
 
 #[derive(Default)]
@@ -61,6 +65,24 @@ impl NodeQuery {
                     }
                     _ => None,
                 }
+            }
+            (NodeType::Booking, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .bookings
+                    .visible(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(Node::Booking)
+            }
+            (NodeType::Payment, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .payments
+                    .visible(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Payment(Payment::from(row)))
             }
             _ => None,
         })

@@ -15,7 +15,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, header},
     middleware,
     response::Response,
-    routing::get,
+    routing::{get, post},
 };
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::render))
+        .route("/webhooks/stripe", post(crate::payments::webhook::stripe))
         .route(
             &format!("{}/{{*key}}", crate::storage::PHOTOS_ROUTE),
             get(crate::storage::serve),

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{
     inputs::UpdateCalendarInput,
-    pricing::{PriceQuote, price},
+    pricing::{Breakdown, PriceQuote, price},
     service::PropertyService,
     types::{CalendarDay, Property},
     validation::money,
@@ -44,11 +44,13 @@ pub struct Night {
     pub date: NaiveDate,
     pub price_cents: i64,
     pub blocked: bool,
+    /// Held by an active booking.
+    pub booked: bool,
 }
 
 impl Night {
     pub fn open(&self) -> bool {
-        !self.blocked && self.date >= today()
+        !self.blocked && !self.booked && self.date >= today()
     }
 }
 
@@ -79,9 +81,21 @@ fn nights_between(from: NaiveDate, to: NaiveDate) -> usize {
 }
 
 impl PropertyService {
-    /// Every night in [from, to), with its price and whether it is blocked.
+    /// Every night in [from, to), with its price and whether it is blocked
+    /// or booked.
     pub async fn nights(
         &self,
+        property: &Property,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> AppResult<Vec<Night>> {
+        self.nights_on(&self.db, property, from, to).await
+    }
+
+    /// [`Self::nights`] read through `conn` (a transaction's view).
+    pub async fn nights_on(
+        &self,
+        conn: &impl ConnectionTrait,
         property: &Property,
         from: NaiveDate,
         to: NaiveDate,
@@ -91,11 +105,18 @@ impl PropertyService {
                 .filter(entity::calendar_day::Column::PropertyId.eq(property.id))
                 .filter(entity::calendar_day::Column::Day.gte(from))
                 .filter(entity::calendar_day::Column::Day.lt(to))
-                .all(&self.db)
+                .all(conn)
                 .await?
                 .into_iter()
                 .map(|d| (d.day, d))
                 .collect();
+        let stays = entity::booking::Entity::find()
+            .filter(entity::booking::Column::PropertyId.eq(property.id))
+            .filter(entity::booking::Column::Status.is_in(entity::booking::BookingStatus::ACTIVE))
+            .filter(entity::booking::Column::CheckIn.lt(to))
+            .filter(entity::booking::Column::CheckOut.gt(from))
+            .all(conn)
+            .await?;
         Ok(from
             .iter_days()
             .take_while(|d| *d < to)
@@ -107,6 +128,9 @@ impl PropertyService {
                         .and_then(|d| d.price_cents)
                         .unwrap_or(property.price_cents),
                     blocked: day.is_some_and(|d| d.blocked),
+                    booked: stays
+                        .iter()
+                        .any(|b| b.check_in <= date && date < b.check_out),
                 }
             })
             .collect())
@@ -169,27 +193,28 @@ impl PropertyService {
     ) -> AppResult<PriceQuote> {
         let (from, to) = range("checkIn", check_in, "checkOut", check_out)?;
         check_stay(property, from, to, guests)?;
-        let nightly: Vec<Decimal> = self
-            .nights(property, from, to)
-            .await?
-            .iter()
-            .map(|n| from_cents(n.price_cents))
-            .collect();
-        let breakdown = price(
+        let nights = self.nights(property, from, to).await?;
+        let breakdown = self.price(property, &nights);
+        Ok(PriceQuote::new(
+            check_in,
+            check_out,
+            guests,
+            nights.len(),
+            breakdown,
+            &property.currency,
+        ))
+    }
+
+    /// The price of these nights at this listing.
+    pub fn price(&self, property: &Property, nights: &[Night]) -> Breakdown {
+        let nightly: Vec<Decimal> = nights.iter().map(|n| from_cents(n.price_cents)).collect();
+        price(
             &nightly,
             from_cents(property.cleaning_fee_cents),
             property.weekly_discount_percent,
             property.monthly_discount_percent,
             self.fees,
-        );
-        Ok(PriceQuote::new(
-            check_in,
-            check_out,
-            guests,
-            nightly.len(),
-            breakdown,
-            &property.currency,
-        ))
+        )
     }
 
     /// Blocks, opens or re-prices [from, to) and answers the new calendar.

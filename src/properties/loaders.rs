@@ -194,4 +194,19 @@ pub fn install(data: &mut async_graphql::Data, db: &DatabaseConnection) {
         tokio::spawn,
         HashMapCache::default(),
     ));
+    data.insert(Cached::with_cache(
+        crate::bookings::loaders::ListingOfBookingLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        crate::bookings::loaders::BookingLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
+    data.insert(Cached::with_cache(
+        crate::bookings::loaders::CurrentPaymentLoader(db.clone()),
+        tokio::spawn,
+        HashMapCache::default(),
+    ));
 }

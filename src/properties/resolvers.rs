@@ -202,6 +202,36 @@ impl Property {
             .extend()
     }
 
+    /// Only the host and admins may read it; FORBIDDEN for everyone else.
+    async fn bookings(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<crate::bookings::types::BookingStatus>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::bookings::BookingConnection> {
+        let viewer = crate::auth::actor::actor(ctx).await?;
+        if !viewer.is_some_and(|a| a.owns_or_admin(self.host_id)) {
+            return Err(AppError::Forbidden(
+                "Only the listing's host or an admin sees its bookings".into(),
+            ))
+            .extend();
+        }
+        let page = ctx
+            .services()?
+            .bookings
+            .page(
+                crate::bookings::lists::Owner::Listing(self.id),
+                status,
+                first,
+                after,
+                super::queries::wants_total(ctx),
+            )
+            .await
+            .extend()?;
+        crate::bookings::queries::connection(ctx, page).await
+    }
+
     /// Whether the viewer has saved it to their wishlist; false for anonymous viewers.
     async fn saved_by_me(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let Some(viewer) = ctx.viewer() else {

@@ -418,6 +418,13 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
                 "NOT EXISTS (SELECT 1 FROM calendar_days cd WHERE cd.property_id = properties.id \
                  AND cd.blocked AND cd.day >= ? AND cd.day < ?)",
                 [check_in, check_out],
+            ))
+            .filter(custom_sql(
+                backend,
+                "NOT EXISTS (SELECT 1 FROM bookings b WHERE b.property_id = properties.id \
+                 AND b.status IN ('PENDING_PAYMENT', 'AWAITING_HOST', 'CONFIRMED') \
+                 AND b.check_in < ? AND b.check_out > ?)",
+                [check_out, check_in],
             ));
     }
     if let Some(guests) = criteria.guests {

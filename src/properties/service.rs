@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -195,6 +195,26 @@ impl PropertyService {
             .all(&self.db)
             .await?;
         let txn = begin_write(&self.db).await?;
+        // Exclusive with bookings being made (they share-lock the row), so
+        // none slips in between the check and the delete.
+        entity::property::Entity::find_by_id(row.id)
+            .select_only()
+            .column(entity::property::Column::Id)
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .one(&txn)
+            .await?;
+        let upcoming = entity::booking::Entity::find()
+            .filter(entity::booking::Column::PropertyId.eq(row.id))
+            .filter(entity::booking::Column::Status.is_in(entity::booking::BookingStatus::ACTIVE))
+            .filter(entity::booking::Column::CheckOut.gt(crate::properties::calendar::today()))
+            .count(&txn)
+            .await?;
+        if upcoming > 0 {
+            return Err(AppError::Conflict(format!(
+                "The listing has {upcoming} upcoming booking(s); cancel them before deleting it"
+            )));
+        }
         entity::property::Entity::update_many()
             .col_expr(entity::property::Column::DeletedAt, Expr::value(Utc::now()))
             .col_expr(

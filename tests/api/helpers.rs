@@ -18,6 +18,8 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     /// How many statements the server has sent to its database.
     pub statements: roost::db::StatementCounter,
+    /// The server's event bus, to watch what it publishes.
+    pub bus: roost::events::EventBus,
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -107,7 +109,8 @@ pub fn base_figment(data_dir: &std::path::Path, database_url: &str) -> Figment {
         .merge(("database_url", database_url))
         .merge(("argon2_memory_kib", 256))
         .merge(("argon2_iterations", 1))
-        .merge(("shutdown_timeout", 5));
+        .merge(("shutdown_timeout", 5))
+        .merge(("job_poll_interval", "50ms"));
     if let Some(redis) = redis_url() {
         figment = figment.merge(("redis_url", redis)).merge((
             "redis_prefix",
@@ -134,10 +137,16 @@ pub async fn spawn_with(tune: impl FnOnce(Figment) -> Figment) -> TestApp {
 
 /// Starts a server with exactly this configuration.
 pub async fn start(config: Config) -> TestApp {
+    // RUST_LOG shows the servers' logs beside a failing test's output.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let application = Application::build(config.clone()).await.expect("build app");
     let addr = application.local_addr().expect("local addr");
     let db = application.state().db.clone();
     let statements = application.state().statements.clone();
+    let bus = application.state().bus.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
         let _ = rx.await;
@@ -148,6 +157,7 @@ pub async fn start(config: Config) -> TestApp {
         config,
         db,
         statements,
+        bus,
         shutdown: Some(tx),
         server: Some(server),
         _data_dir: None,
@@ -395,4 +405,151 @@ pub fn day(days: i64) -> String {
     (chrono::Utc::now().date_naive() + chrono::Duration::days(days))
         .format("%Y-%m-%d")
         .to_string()
+}
+
+pub const BOOKING_FIELDS: &str = "id status checkIn checkOut nights guests expiresAt cancelledAt \
+    cancellationReason refundAmount { amount currency } total { amount currency } \
+    price { checkIn checkOut nights guests nightsTotal { amount } discount { amount } \
+    cleaningFee { amount } serviceFee { amount } taxes { amount } total { amount currency } } \
+    payment { id status amount { amount currency } refundedAmount { amount } provider \
+    providerReference failureReason } guest { id } property { id title } createdAt updatedAt";
+
+pub const PAYMENT_FIELDS: &str = "id status amount { amount currency } refundedAmount { amount } \
+    provider providerReference failureReason booking { id status }";
+
+impl TestApp {
+    /// `createBooking` as `guest`; the whole answer.
+    pub async fn book_raw(
+        &self,
+        guest: &Session,
+        property_id: &str,
+        check_in: &str,
+        check_out: &str,
+        guests: i64,
+    ) -> Value {
+        self.gql_as(
+            Some(&guest.access_token),
+            &format!("mutation($input: CreateBookingInput!) {{ createBooking(input: $input) {{ {BOOKING_FIELDS} }} }}"),
+            json!({ "input": {
+                "propertyId": property_id, "checkIn": check_in, "checkOut": check_out, "guests": guests,
+            }}),
+        )
+        .await
+    }
+
+    /// Books `nights` nights from `days` days ahead for one guest; the booking.
+    pub async fn book(&self, guest: &Session, property_id: &str, days: i64, nights: i64) -> Value {
+        let resp = self
+            .book_raw(guest, property_id, &day(days), &day(days + nights), 1)
+            .await;
+        let booking = resp["data"]["createBooking"].clone();
+        assert!(booking.is_object(), "createBooking failed: {resp}");
+        booking
+    }
+
+    /// `payBooking` as `guest`; the whole answer.
+    pub async fn pay_raw(
+        &self,
+        guest: &Session,
+        booking_id: &str,
+        method: &str,
+        key: &str,
+    ) -> Value {
+        self.gql_as(
+            Some(&guest.access_token),
+            &format!("mutation($input: PayBookingInput!) {{ payBooking(input: $input) {{ {PAYMENT_FIELDS} }} }}"),
+            json!({ "input": { "bookingId": booking_id, "paymentMethod": method, "idempotencyKey": key } }),
+        )
+        .await
+    }
+
+    /// Pays; the payment as `payBooking` answered.
+    pub async fn pay(&self, guest: &Session, booking_id: &str, method: &str) -> Value {
+        let resp = self
+            .pay_raw(guest, booking_id, method, &uuid::Uuid::new_v4().to_string())
+            .await;
+        let payment = resp["data"]["payBooking"].clone();
+        assert!(payment.is_object(), "payBooking failed: {resp}");
+        payment
+    }
+
+    /// `booking(id)` as `viewer`.
+    pub async fn booking(&self, viewer: &Session, id: &str) -> Value {
+        let resp = self
+            .gql_as(
+                Some(&viewer.access_token),
+                &format!("query($id: ID!) {{ booking(id: $id) {{ {BOOKING_FIELDS} }} }}"),
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(resp["errors"].is_null(), "{resp}");
+        resp["data"]["booking"].clone()
+    }
+
+    /// Reads the booking until `done` holds for it; panics after [`SOON`].
+    pub async fn wait_for(
+        &self,
+        viewer: &Session,
+        id: &str,
+        what: &str,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = tokio::time::Instant::now() + SOON;
+        loop {
+            let booking = self.booking(viewer, id).await;
+            if done(&booking) {
+                return booking;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("waited {SOON:?} for {what}; the booking is {booking}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for the booking's status and its payment's status.
+    pub async fn wait_for_status(
+        &self,
+        viewer: &Session,
+        id: &str,
+        status: &str,
+        payment: &str,
+    ) -> Value {
+        self.wait_for(
+            viewer,
+            id,
+            &format!("{status} with a {payment} payment"),
+            |b| b["status"] == status && b["payment"]["status"] == payment,
+        )
+        .await
+    }
+
+    /// A LISTED instant-book listing of `host`, 100.00/night + 25.00 cleaning.
+    pub async fn instant_listing(&self, host: &Session, overrides: Value) -> String {
+        let mut base = json!({ "instantBook": true, "status": "LISTED" });
+        if let (Value::Object(b), Value::Object(o)) = (&mut base, overrides) {
+            b.extend(o);
+        }
+        self.create_property(host, base).await
+    }
+
+    /// Creates, pays with pm_card_visa and waits until CONFIRMED + SUCCEEDED.
+    pub async fn confirmed_booking(
+        &self,
+        guest: &Session,
+        property_id: &str,
+        days: i64,
+        nights: i64,
+    ) -> Value {
+        let booking = self.book(guest, property_id, days, nights).await;
+        let id = booking["id"].as_str().expect("id").to_owned();
+        self.pay(guest, &id, "pm_card_visa").await;
+        self.wait_for_status(guest, &id, "CONFIRMED", "SUCCEEDED")
+            .await
+    }
+}
+
+/// Rows of `table` matching `filter` (an SQL condition).
+pub async fn count_where(db: &sea_orm::DatabaseConnection, table: &str, filter: &str) -> i64 {
+    count_rows(db, &format!("{table} WHERE {filter}")).await
 }

@@ -8,10 +8,14 @@
 mod helpers;
 
 mod auth_gate;
+mod bookings;
 mod config;
+mod fake_smtp;
+mod fake_stripe;
 mod health;
 mod login;
 mod migrations;
+mod payments;
 mod photos;
 mod profile;
 mod properties;

@@ -1,0 +1,106 @@
+//! acceptBooking, declineBooking, cancelBooking, and the worker's sweeps.
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use uuid::Uuid;
+
+use super::{
+    machine::Event,
+    refunds::{CancelledBy, refund_cents, refund_percent},
+    service::{BookingService, holds_due, requests_due, stays_due},
+    types::Booking,
+};
+use crate::{
+    auth::actor::Actor,
+    error::{AppError, AppResult},
+};
+use entity::booking::BookingStatus as S;
+
+const REASON_MAX: usize = 500;
+
+fn reason(field: &str, reason: Option<String>) -> AppResult<Option<String>> {
+    let reason = reason
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > REASON_MAX)
+    {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {REASON_MAX} characters long"),
+        ));
+    }
+    Ok(reason)
+}
+
+impl BookingService {
+    pub async fn accept(&self, actor: Actor, id: Uuid) -> AppResult<Booking> {
+        self.act(actor, id, Event::Accept, |_, _| {}).await
+    }
+
+    pub async fn decline(&self, actor: Actor, id: Uuid, why: Option<String>) -> AppResult<Booking> {
+        let why = reason("reason", why)?;
+        self.act(actor, id, Event::Decline, |_, m| {
+            m.cancellation_reason = Set(why);
+        })
+        .await
+    }
+
+    /// Cancels; the refund follows the listing's policy when the guest
+    /// cancels, and is whole when the host or an admin does. What was only
+    /// authorized is released instead.
+    pub async fn cancel(&self, actor: Actor, id: Uuid, why: Option<String>) -> AppResult<Booking> {
+        let why = reason("input.reason", why)?;
+        let booking = self.seen(actor, id).await?;
+        let by = if booking.guest_id == actor.user_id {
+            CancelledBy::Guest
+        } else if booking.host_id == actor.user_id {
+            CancelledBy::Host
+        } else {
+            CancelledBy::Admin
+        };
+        let policy = entity::property::Entity::find_by_id(booking.property_id)
+            .one(&self.db)
+            .await?
+            .map_or(entity::property::CancellationPolicy::Strict, |p| {
+                p.cancellation_policy
+            });
+        let now = Utc::now();
+        let percent = refund_percent(policy, booking.check_in, now, by);
+        let captured: i64 = entity::payment::Entity::find()
+            .filter(entity::payment::Column::BookingId.eq(id))
+            .filter(entity::payment::Column::Status.is_in([
+                entity::payment::PaymentStatus::Succeeded,
+                entity::payment::PaymentStatus::PartiallyRefunded,
+            ]))
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(|p| p.amount_cents)
+            .sum();
+        self.act(actor, id, Event::Cancel, |_, m| {
+            m.cancelled_at = Set(Some(now));
+            m.cancelled_by = Set(Some(by.as_str().to_owned()));
+            m.cancellation_reason = Set(why);
+            m.refund_percent = Set(Some(i32::try_from(percent).unwrap_or(0)));
+            m.refund_cents = Set(Some(refund_cents(captured, percent)));
+        })
+        .await
+    }
+
+    /// Unpaid holds that ran out.
+    pub async fn expire_holds(&self) -> AppResult<usize> {
+        self.sweep(holds_due(), S::Expired, |_| {}).await
+    }
+
+    /// Requests the host did not answer in time.
+    pub async fn expire_requests(&self) -> AppResult<usize> {
+        self.sweep(requests_due(), S::Expired, |_| {}).await
+    }
+
+    /// Stays whose check-out date has passed.
+    pub async fn complete_stays(&self) -> AppResult<usize> {
+        self.sweep(stays_due(), S::Completed, |_| {}).await
+    }
+}

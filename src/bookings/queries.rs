@@ -1,0 +1,129 @@
+use async_graphql::{Context, ErrorExtensions, ID, Object, ResultExt};
+
+use super::{
+    BookingConnection, BookingEdge,
+    lists::{BookingPage, Owner},
+    loaders::{CurrentPaymentLoader, ListingOfBookingLoader},
+    types::{Booking, BookingStatus},
+};
+use crate::{
+    auth::actor::{actor, require_actor},
+    error::AppError,
+    graphql::{
+        ServicesExt,
+        connection::PageInfo,
+        ids::{NodeType, decode_as},
+    },
+    properties::{queries::wants_total, resolvers::loader},
+    users::UserLoader,
+};
+
+#[derive(Default)]
+pub struct BookingQuery;
+
+/// Loads what a page of bookings will ask for (listings, guests, payments)
+/// in one batch each.
+pub async fn prime(
+    ctx: &Context<'_>,
+    rows: &[entity::booking::Model],
+) -> async_graphql::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let db_error = |e: std::sync::Arc<sea_orm::DbErr>| AppError::from(e).extend();
+    let listings =
+        loader::<ListingOfBookingLoader>(ctx)?.load_many(rows.iter().map(|r| r.property_id));
+    let guests = loader::<UserLoader>(ctx)?.load_many(rows.iter().map(|r| r.guest_id));
+    let payments = loader::<CurrentPaymentLoader>(ctx)?.load_many(rows.iter().map(|r| r.id));
+    let (a, b, c) = futures_util::join!(listings, guests, payments);
+    a.map_err(db_error)?;
+    b.map_err(db_error)?;
+    c.map_err(db_error)?;
+    Ok(())
+}
+
+pub async fn connection(
+    ctx: &Context<'_>,
+    page: BookingPage,
+) -> async_graphql::Result<BookingConnection> {
+    let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
+    prime(ctx, &rows).await?;
+    let edges: Vec<BookingEdge> = page
+        .rows
+        .into_iter()
+        .map(|(cursor, row)| BookingEdge {
+            cursor,
+            node: row.into(),
+        })
+        .collect();
+    Ok(BookingConnection {
+        page_info: PageInfo {
+            has_next_page: page.has_next,
+            has_previous_page: page.has_previous,
+            start_cursor: edges.first().map(|e| e.cursor.clone()),
+            end_cursor: edges.last().map(|e| e.cursor.clone()),
+        },
+        edges,
+        total_count: page.total,
+    })
+}
+
+#[Object]
+impl BookingQuery {
+    /// Only its guest, its property's host and admins.
+    async fn booking(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Booking>> {
+        let Some(id) = decode_as(NodeType::Booking, &id) else {
+            return Ok(None);
+        };
+        let viewer = actor(ctx).await?;
+        ctx.services()?.bookings.visible(viewer, id).await.extend()
+    }
+
+    /// The viewer's bookings as a guest, newest check-in first.
+    async fn my_bookings(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<BookingStatus>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<BookingConnection> {
+        let actor = require_actor(ctx).await?;
+        let page = ctx
+            .services()?
+            .bookings
+            .page(
+                Owner::Guest(actor.user_id),
+                status,
+                first,
+                after,
+                wants_total(ctx),
+            )
+            .await
+            .extend()?;
+        connection(ctx, page).await
+    }
+
+    /// Bookings of every property the viewer hosts, newest check-in first.
+    async fn host_bookings(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<BookingStatus>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<BookingConnection> {
+        let actor = require_actor(ctx).await?;
+        let page = ctx
+            .services()?
+            .bookings
+            .page(
+                Owner::Host(actor.user_id),
+                status,
+                first,
+                after,
+                wants_total(ctx),
+            )
+            .await
+            .extend()?;
+        connection(ctx, page).await
+    }
+}

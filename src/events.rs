@@ -1,0 +1,133 @@
+//! The event bus: status changes and other things that happened, fanned out
+//! to whoever listens in this process (subscriptions, tests).
+//!
+//! In process by default. With Redis, every event is published on one Redis
+//! channel and each instance holds a single subscription to it, forwarding
+//! what arrives to its local listeners, so an event caused on any instance
+//! (or by a worker) reaches listeners on every instance.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::{config::RedisConfig, redis::Redis};
+
+/// A booking changed status (created included: `previous_status` none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingChanged {
+    pub booking_id: Uuid,
+    pub property_id: Uuid,
+    pub guest_id: Uuid,
+    pub host_id: Uuid,
+    /// Stored names, e.g. `PENDING_PAYMENT`.
+    pub previous_status: Option<String>,
+    pub status: String,
+    /// The booking's version after the change: one booking's events can be
+    /// put in order by it.
+    pub version: i32,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    BookingChanged(BookingChanged),
+}
+
+/// Events a slow listener may fall behind by before it is told it lagged.
+const LOCAL_CAPACITY: usize = 4096;
+
+#[derive(Clone)]
+pub struct EventBus {
+    local: broadcast::Sender<Event>,
+    redis: Option<(Redis, String)>,
+}
+
+impl EventBus {
+    pub fn in_process() -> Self {
+        Self {
+            local: broadcast::channel(LOCAL_CAPACITY).0,
+            redis: None,
+        }
+    }
+
+    /// Publishes through Redis and starts this instance's one subscription.
+    pub async fn over_redis(redis: Redis, config: &RedisConfig) -> anyhow::Result<Self> {
+        let channel = redis.key("events");
+        let bus = Self {
+            local: broadcast::channel(LOCAL_CAPACITY).0,
+            redis: Some((redis, channel.clone())),
+        };
+        let client = redis::Client::open(config.url.expose_secret())?;
+        let local = bus.local.clone();
+        // Subscribe before returning, so nothing published afterwards is
+        // missed; then keep the subscription up for the life of the process.
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(&channel).await?;
+        tokio::spawn(async move {
+            loop {
+                forward(pubsub, &local).await;
+                tracing::warn!("event subscription lost; reconnecting");
+                pubsub = loop {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if let Ok(mut p) = client.get_async_pubsub().await
+                        && p.subscribe(&channel).await.is_ok()
+                    {
+                        break p;
+                    }
+                };
+            }
+        });
+        Ok(bus)
+    }
+
+    pub async fn publish(&self, event: Event) {
+        match &self.redis {
+            Some((redis, channel)) => {
+                let payload = match serde_json::to_string(&event) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not encode an event");
+                        return;
+                    }
+                };
+                let published: Result<i64, _> = redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async(&mut redis.conn())
+                    .await;
+                if let Err(e) = published {
+                    tracing::error!(error = %e, "could not publish an event");
+                }
+            }
+            None => {
+                let _ = self.local.send(event);
+            }
+        }
+        metrics::counter!("roost_events_published_total").increment(1);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.local.subscribe()
+    }
+}
+
+async fn forward(pubsub: redis::aio::PubSub, local: &broadcast::Sender<Event>) {
+    let mut messages = pubsub.into_on_message();
+    while let Some(message) = messages.next().await {
+        let Ok(payload) = message.get_payload::<String>() else {
+            continue;
+        };
+        match serde_json::from_str::<Event>(&payload) {
+            Ok(event) => {
+                let _ = local.send(event);
+            }
+            Err(e) => tracing::warn!(error = %e, "an event that does not decode"),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The worker's timers: every `scheduler_interval` it expires unpaid holds
+//! and unanswered requests, completes finished stays, and re-queues any
+//! payment or email whose job was lost (a crash between a commit and its
+//! enqueue). Each sweep is idempotent, and each booking moves once however
+//! many workers sweep at the same time: every move is a conditional update.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::{Job, Jobs};
+use crate::bookings::BookingService;
+use entity::{booking::BookingStatus as B, payment::PaymentStatus as P};
+
+/// Payments and emails left alone this long are assumed to have lost their job.
+const STALE: Duration = Duration::from_secs(60);
+
+pub async fn run(bookings: BookingService, jobs: Jobs, every: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = sweep(&bookings, &jobs).await {
+            tracing::error!(error = format!("{e:#}"), "a scheduler sweep failed");
+            metrics::counter!("roost_scheduler_failures_total").increment(1);
+        }
+    }
+}
+
+pub async fn sweep(bookings: &BookingService, jobs: &Jobs) -> anyhow::Result<()> {
+    let expired = bookings.expire_holds().await?;
+    let unanswered = bookings.expire_requests().await?;
+    let completed = bookings.complete_stays().await?;
+    if expired + unanswered + completed > 0 {
+        tracing::info!(expired, unanswered, completed, "scheduler moved bookings");
+    }
+    let db = bookings.db();
+    let stale = Utc::now() - STALE;
+    // A payment not settled for its booking's state: processing too long,
+    // held for a booking that is confirmed or over, taken for a cancelled one.
+    let unsettled: Vec<Uuid> = entity::payment::Entity::find()
+        .select_only()
+        .column(entity::payment::Column::Id)
+        .filter(entity::payment::Column::UpdatedAt.lt(stale))
+        .filter(
+            Condition::any()
+                .add(entity::payment::Column::Status.eq(P::Processing))
+                .add(
+                    Condition::all()
+                        .add(entity::payment::Column::Status.eq(P::Authorized))
+                        .add(booking_in(&[
+                            B::PendingPayment,
+                            B::Confirmed,
+                            B::Completed,
+                            B::Declined,
+                            B::Cancelled,
+                            B::Expired,
+                        ])),
+                )
+                .add(
+                    Condition::all()
+                        .add(
+                            entity::payment::Column::Status
+                                .is_in([P::Succeeded, P::PartiallyRefunded]),
+                        )
+                        .add(booking_in(&[B::Cancelled, B::PendingPayment])),
+                ),
+        )
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for payment_id in unsettled {
+        jobs.enqueue(Job::SettlePayment { payment_id }).await;
+    }
+    let unsent: Vec<Uuid> = entity::notification::Entity::find()
+        .select_only()
+        .column(entity::notification::Column::Id)
+        .filter(entity::notification::Column::EmailedAt.is_null())
+        .filter(entity::notification::Column::CreatedAt.lt(stale))
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for notification_id in unsent {
+        jobs.enqueue(Job::SendEmail { notification_id }).await;
+    }
+    Ok(())
+}
+
+fn booking_in(statuses: &[B]) -> sea_orm::sea_query::SimpleExpr {
+    let names: Vec<String> = statuses
+        .iter()
+        .map(|s| crate::bookings::service::status_name(*s))
+        .collect();
+    let list = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    sea_orm::sea_query::Expr::cust(format!(
+        "EXISTS (SELECT 1 FROM bookings b WHERE b.id = payments.booking_id AND b.status IN ({list}))"
+    ))
+}

@@ -1,0 +1,175 @@
+//! `POST /webhooks/stripe`: Stripe's account of what happened to a payment.
+//!
+//! The signature is checked (HMAC-SHA256 over `t.payload`, 5 minutes of
+//! tolerance; a bad one answers 400). Each event id is recorded once, in
+//! the transaction that applies it, so an event delivered twice is applied
+//! once. What the event says only ever moves a payment forward, from the
+//! status it was in; the settlement job then does whatever follows.
+
+use axum::{
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use serde::Deserialize;
+
+use super::signature;
+use crate::{db::begin_write, jobs::Job, state::AppState};
+use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
+
+#[derive(Deserialize)]
+struct StripeEvent {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+fn text(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
+pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(secret) = state.config.payments.stripe_webhook_secret.as_ref() else {
+        return text(StatusCode::NOT_FOUND, "Stripe webhooks are not configured");
+    };
+    let Some(header) = headers
+        .get("stripe-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return text(StatusCode::BAD_REQUEST, "missing Stripe-Signature");
+    };
+    use secrecy::ExposeSecret;
+    if let Err(e) = signature::verify(
+        &body,
+        header,
+        secret.expose_secret().as_bytes(),
+        Utc::now().timestamp(),
+        signature::TOLERANCE_SECS,
+    ) {
+        tracing::warn!(error = %e, "refused a Stripe webhook");
+        metrics::counter!("roost_webhooks_total", "outcome" => "bad_signature").increment(1);
+        return text(StatusCode::BAD_REQUEST, "bad signature");
+    }
+    let Ok(event) = serde_json::from_slice::<StripeEvent>(&body) else {
+        return text(StatusCode::BAD_REQUEST, "not a Stripe event");
+    };
+    match apply(&state, &event).await {
+        Ok(applied) => {
+            let outcome = if applied { "applied" } else { "repeated" };
+            metrics::counter!("roost_webhooks_total", "outcome" => outcome).increment(1);
+            (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "received": true, "applied": applied })),
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), event = %event.id, "applying a Stripe webhook failed");
+            // Stripe retries on 5xx.
+            text(StatusCode::INTERNAL_SERVER_ERROR, "try again")
+        }
+    }
+}
+
+/// Applies an event once; false when it had been applied already.
+async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
+    let db = &state.db;
+    let txn = begin_write(db).await?;
+    let recorded = entity::provider_event::Entity::insert(entity::provider_event::ActiveModel {
+        id: Set(event.id.clone()),
+        kind: Set(event.kind.clone()),
+        received_at: Set(Utc::now()),
+    })
+    .on_conflict_do_nothing_on([entity::provider_event::Column::Id])
+    .exec(&txn)
+    .await?;
+    if matches!(recorded, sea_orm::TryInsertResult::Conflicted) {
+        return Ok(false);
+    }
+    let intent = event
+        .data
+        .object
+        .get("payment_intent")
+        .and_then(|v| v.as_str());
+    let reference = match event.kind.as_str() {
+        "charge.refunded" => intent,
+        _ => event.data.object.get("id").and_then(|v| v.as_str()),
+    }
+    .unwrap_or_default()
+    .to_owned();
+    let mut touched = None;
+    if !reference.is_empty()
+        && let Some(payment) = Payments::find()
+            .filter(P::ProviderReference.eq(reference.as_str()))
+            .one(&txn)
+            .await?
+    {
+        let (from, to): (&[S], Option<S>) = match event.kind.as_str() {
+            "payment_intent.amount_capturable_updated" => (&[S::Processing], Some(S::Authorized)),
+            "payment_intent.succeeded" => (&[S::Processing, S::Authorized], Some(S::Succeeded)),
+            "payment_intent.canceled" => (&[S::Processing, S::Authorized], Some(S::Voided)),
+            "payment_intent.payment_failed" => (&[S::Processing], Some(S::Failed)),
+            "charge.refunded" => {
+                let refunded = event
+                    .data
+                    .object
+                    .get("amount_refunded")
+                    .and_then(serde_json::Value::as_i64);
+                if let Some(refunded) = refunded.filter(|r| *r > payment.refunded_cents) {
+                    let status = if refunded >= payment.amount_cents {
+                        S::Refunded
+                    } else {
+                        S::PartiallyRefunded
+                    };
+                    Payments::update_many()
+                        .col_expr(P::RefundedCents, Expr::value(refunded))
+                        .col_expr(P::Status, Expr::value(status))
+                        .col_expr(P::UpdatedAt, Expr::value(Utc::now()))
+                        .filter(P::Id.eq(payment.id))
+                        .exec(&txn)
+                        .await?;
+                }
+                (&[], None)
+            }
+            _ => (&[], None),
+        };
+        if let Some(to) = to.filter(|_| from.contains(&payment.status)) {
+            let reason = event
+                .data
+                .object
+                .pointer("/last_payment_error/decline_code")
+                .or_else(|| event.data.object.pointer("/last_payment_error/code"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            let mut update = Payments::update_many()
+                .col_expr(P::Status, Expr::value(to))
+                .col_expr(P::UpdatedAt, Expr::value(Utc::now()));
+            if to == S::Failed {
+                update = update.col_expr(
+                    P::FailureReason,
+                    Expr::value(reason.unwrap_or_else(|| "card_declined".into())),
+                );
+            }
+            update
+                .filter(P::Id.eq(payment.id))
+                .filter(P::Status.eq(payment.status))
+                .exec(&txn)
+                .await?;
+        }
+        touched = Some(payment.id);
+    }
+    txn.commit().await?;
+    if let Some(payment_id) = touched {
+        state.jobs.enqueue(Job::SettlePayment { payment_id }).await;
+    }
+    Ok(true)
+}
