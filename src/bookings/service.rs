@@ -241,6 +241,13 @@ impl BookingService {
     /// What committed changes leave: their events, their emails, and the
     /// settlement of their payments.
     pub(crate) async fn after(&self, changes: Vec<Change>) {
+        self.announce(changes, true).await;
+    }
+
+    /// Events and emails of committed changes; and, when `settle`, a job
+    /// to settle their payments (not when the settlement job made the
+    /// change: it carries on itself).
+    pub(crate) async fn announce(&self, changes: Vec<Change>, settle: bool) {
         for change in changes {
             self.bus
                 .publish(BusEvent::BookingChanged(change.event))
@@ -252,10 +259,12 @@ impl BookingService {
                     })
                     .await;
             }
-            if matches!(
-                change.booking.status,
-                S::Confirmed | S::Declined | S::Cancelled | S::Expired
-            ) {
+            if settle
+                && matches!(
+                    change.booking.status,
+                    S::Confirmed | S::Declined | S::Cancelled | S::Expired
+                )
+            {
                 let payments: Vec<Uuid> = entity::payment::Entity::find()
                     .select_only()
                     .column(entity::payment::Column::Id)
@@ -266,7 +275,11 @@ impl BookingService {
                     .into_tuple()
                     .all(&self.db)
                     .await
-                    .unwrap_or_default();
+                    .unwrap_or_else(|e| {
+                        // The scheduler finds unsettled payments anyway.
+                        tracing::warn!(error = %e, booking_id = %change.booking.id, "could not queue the booking's payment settlement");
+                        Vec::new()
+                    });
                 for payment_id in payments {
                     self.jobs.enqueue(Job::SettlePayment { payment_id }).await;
                 }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use apalis::prelude::{TaskBuilder, TaskSink};
 use apalis_postgres::PostgresStorage;
 use apalis_sqlite::SqliteStorage;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -118,6 +118,26 @@ impl Jobs {
                 tracing::warn!(job = name, error = %e, "could not queue a job; the scheduler will redo it");
             }
         }
+    }
+
+    /// Deletes finished jobs after a day, and failed ones after a week:
+    /// apalis keeps every job row forever.
+    pub async fn prune(&self) -> anyhow::Result<u64> {
+        let sql = match self.db.get_database_backend() {
+            DbBackend::Postgres => format!(
+                "DELETE FROM apalis.jobs WHERE job_type = '{QUEUE}' AND \
+                 ((status = 'Done' AND done_at < now() - interval '1 day') OR \
+                 (status IN ('Failed', 'Killed') AND attempts >= max_attempts \
+                 AND COALESCE(done_at, run_at) < now() - interval '7 days'))"
+            ),
+            _ => format!(
+                "DELETE FROM Jobs WHERE job_type = '{QUEUE}' AND \
+                 ((status = 'Done' AND done_at < unixepoch() - 86400) OR \
+                 (status IN ('Failed', 'Killed') AND attempts >= max_attempts \
+                 AND COALESCE(done_at, run_at) < unixepoch() - 7 * 86400))"
+            ),
+        };
+        Ok(self.db.execute_unprepared(&sql).await?.rows_affected())
     }
 
     pub fn max_attempts(&self) -> u32 {

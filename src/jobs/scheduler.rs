@@ -4,7 +4,10 @@
 //! enqueue). Each sweep is idempotent, and each booking moves once however
 //! many workers sweep at the same time: every move is a conditional update.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, hash_map::Entry},
+    time::{Duration, Instant},
+};
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
@@ -17,23 +20,51 @@ use entity::{booking::BookingStatus as B, payment::PaymentStatus as P};
 
 /// Payments and emails left alone this long are assumed to have lost their job.
 const STALE: Duration = Duration::from_secs(60);
+/// A job re-queued for one of them is not queued again before this: a
+/// payment whose jobs keep failing is retried this often, not every sweep.
+const REQUEUE_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// What this process re-queued, and when.
+#[derive(Default)]
+pub struct Requeued(HashMap<Uuid, Instant>);
+
+impl Requeued {
+    /// True (and remembered) when `id` may be queued again now.
+    fn take(&mut self, id: Uuid) -> bool {
+        let now = Instant::now();
+        self.0
+            .retain(|_, at| now.duration_since(*at) < REQUEUE_EVERY);
+        match self.0.entry(id) {
+            Entry::Occupied(_) => false,
+            Entry::Vacant(slot) => {
+                slot.insert(now);
+                true
+            }
+        }
+    }
+}
 
 pub async fn run(bookings: BookingService, jobs: Jobs, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut requeued = Requeued::default();
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = sweep(&bookings, &jobs).await {
+        if let Err(e) = sweep(&bookings, &jobs, &mut requeued).await {
             tracing::error!(error = format!("{e:#}"), "a scheduler sweep failed");
             metrics::counter!("roost_scheduler_failures_total").increment(1);
         }
     }
 }
 
-pub async fn sweep(bookings: &BookingService, jobs: &Jobs) -> anyhow::Result<()> {
+pub async fn sweep(
+    bookings: &BookingService,
+    jobs: &Jobs,
+    requeued: &mut Requeued,
+) -> anyhow::Result<()> {
     let expired = bookings.expire_holds().await?;
     let unanswered = bookings.expire_requests().await?;
     let completed = bookings.complete_stays().await?;
@@ -77,7 +108,9 @@ pub async fn sweep(bookings: &BookingService, jobs: &Jobs) -> anyhow::Result<()>
         .all(db)
         .await?;
     for payment_id in unsettled {
-        jobs.enqueue(Job::SettlePayment { payment_id }).await;
+        if requeued.take(payment_id) {
+            jobs.enqueue(Job::SettlePayment { payment_id }).await;
+        }
     }
     let unsent: Vec<Uuid> = entity::notification::Entity::find()
         .select_only()
@@ -89,8 +122,11 @@ pub async fn sweep(bookings: &BookingService, jobs: &Jobs) -> anyhow::Result<()>
         .all(db)
         .await?;
     for notification_id in unsent {
-        jobs.enqueue(Job::SendEmail { notification_id }).await;
+        if requeued.take(notification_id) {
+            jobs.enqueue(Job::SendEmail { notification_id }).await;
+        }
     }
+    jobs.prune().await?;
     Ok(())
 }
 

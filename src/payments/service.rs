@@ -322,7 +322,10 @@ impl PaymentService {
         };
         txn.commit().await?;
         let moved = change.is_some();
-        self.bookings.after(change.into_iter().collect()).await;
+        // This job goes on to capture; another job would only race it.
+        self.bookings
+            .announce(change.into_iter().collect(), false)
+            .await;
         Ok(if moved { Step::Moved } else { Step::Done })
     }
 

@@ -27,3 +27,4 @@ mod sessions;
 mod shutdown;
 mod transport;
 mod websocket;
+mod worker;
