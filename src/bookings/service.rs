@@ -117,6 +117,20 @@ impl BookingService {
             ));
         }
         check_stay(&property, &new)?;
+        // Holds and requests of this listing whose time is up give their
+        // nights back now, not at the worker's next sweep.
+        self.sweep(
+            holds_due().filter(B::PropertyId.eq(property.id)),
+            S::Expired,
+            |_| {},
+        )
+        .await?;
+        self.sweep(
+            requests_due().filter(B::PropertyId.eq(property.id)),
+            S::Expired,
+            |_| {},
+        )
+        .await?;
 
         let txn = begin_write(&self.db).await?;
         // Shared with other bookings, exclusive with a calendar edit or a

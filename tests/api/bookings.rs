@@ -697,3 +697,24 @@ async fn cancelling_twice_or_after_the_stay_is_a_conflict() {
         .await;
     assert_eq!(full["data"]["booking"]["status"], "CANCELLED");
 }
+
+#[tokio::test]
+async fn nights_of_a_lapsed_hold_are_free_before_the_worker_sweeps() {
+    // The scheduler would not sweep for an hour: the booking itself frees them.
+    let app = spawn_with(|f| {
+        f.merge(("hold_window", "1s"))
+            .merge(("scheduler_interval", "1h"))
+    })
+    .await;
+    let (_host, guest, property) = setup(&app, json!({})).await;
+    let other = app.register("other@example.com").await;
+    let lapsed = app.book(&guest, &property, 3, 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let again = app.book(&other, &property, 3, 2).await;
+    assert_eq!(again["status"], "PENDING_PAYMENT");
+    assert_eq!(app.booking(&guest, &id(&lapsed)).await["status"], "EXPIRED");
+    assert_eq!(
+        count_where(&app.db, "notifications", "kind = 'BOOKING_EXPIRED'").await,
+        2
+    );
+}
