@@ -210,7 +210,14 @@ impl Core {
             windows: config.bookings,
         };
         let provider = match config.payments.provider {
-            ProviderKind::Simulated => Provider::Simulated(Simulated),
+            ProviderKind::Simulated => {
+                if config.env == crate::config::Environment::Production {
+                    tracing::warn!(
+                        "payments are SIMULATED: no money moves; set ROOST_PAYMENT_PROVIDER=stripe"
+                    );
+                }
+                Provider::Simulated(Simulated)
+            }
             ProviderKind::Stripe => {
                 let key =
                     config.payments.stripe_secret_key.clone().context(
