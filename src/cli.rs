@@ -165,12 +165,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             println!(
-                "seeded {} users ({} hosts), {} properties, {} amenity links, {} blocked nights in {:.1} s",
+                "seeded {} users ({} hosts), {} properties, {} amenity links, {} blocked nights, {} bookings, {} payments in {:.1} s",
                 report.users,
                 report.hosts,
                 report.properties,
                 report.amenity_links,
                 report.blocked_nights,
+                report.bookings,
+                report.payments,
                 report.seconds
             );
             println!(

@@ -3,10 +3,26 @@
 //!
 //! Scale 1: 10,000 users (2,000 hosts, one admin), 5,000 listed properties
 //! spread evenly over 50 cities, each with 5 to 15 amenities and a price of
-//! 30 to 800 a night. Every seeded user's password is `password123!`.
-//! Identifiers and creation times derive from the seed and a fixed anchor
-//! date; calendar dates are counted from the day of seeding.
+//! 30 to 800 a night, and 50,000 bookings with one payment per paid booking.
+//! Every seeded user's password is `password123!`.
+//!
+//! The bookings' stays fall in the year before and the year after the day of
+//! seeding, and no two stays of one listing overlap (nor touch a night its
+//! host blocked). Stays that ended are mostly COMPLETED (some of them in the
+//! last two weeks, not reviewed yet), the rest CANCELLED with their refund,
+//! EXPIRED or DECLINED; a stay under way is CONFIRMED; coming stays are
+//! mostly CONFIRMED, some AWAITING_HOST or CANCELLED, a few PENDING_PAYMENT.
+//! Each is priced as the app prices it. Payments follow their booking:
+//! SUCCEEDED when it was confirmed, AUTHORIZED while the host decides,
+//! REFUNDED or PARTIALLY_REFUNDED when cancelled, VOIDED when declined or
+//! unanswered, none while unpaid. No notifications are seeded.
+//!
+//! Identifiers and creation times of users and listings derive from the
+//! seed and a fixed anchor date; calendar dates, and the times of bookings
+//! and payments, are counted from the day of seeding (holds and requests
+//! still open run out counted from the moment of seeding).
 
+mod bookings;
 mod data;
 pub mod photos;
 mod properties;
@@ -44,6 +60,8 @@ pub struct SeedReport {
     pub properties: usize,
     pub amenity_links: usize,
     pub blocked_nights: usize,
+    pub bookings: usize,
+    pub payments: usize,
     pub seconds: f64,
 }
 
@@ -72,12 +90,14 @@ pub(crate) fn anchor() -> DateTime<Utc> {
 pub(crate) fn stamp(rng: &mut ChaCha8Rng) -> (DateTime<Utc>, Uuid) {
     let seconds_back = rng.random_range(0..2 * 365 * 24 * 3600);
     let at = anchor() - chrono::Duration::seconds(seconds_back);
+    (at, id_at(rng, at))
+}
+
+/// A UUIDv7 for the time `at`, its random part drawn from `rng`.
+pub(crate) fn id_at(rng: &mut ChaCha8Rng, at: DateTime<Utc>) -> Uuid {
     let bytes: [u8; 10] = rng.random();
     let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    (
-        at,
-        uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid(),
-    )
+    uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
 pub async fn seed(
@@ -103,6 +123,7 @@ pub async fn seed(
     let txn = begin_write(db).await?;
     let people = users::insert(&txn, options, &password_hash).await?;
     let listings = properties::insert(&txn, options, &people.hosts).await?;
+    let stays = bookings::insert(&txn, options, &listings.listings, &people.travellers).await?;
     txn.commit().await?;
     if db.get_database_backend() == DbBackend::Postgres {
         // Fresh statistics for the planner, and a visibility map so that
@@ -115,6 +136,8 @@ pub async fn seed(
         properties: listings.count,
         amenity_links: listings.amenity_links,
         blocked_nights: listings.blocked_nights,
+        bookings: stays.bookings,
+        payments: stays.payments,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

@@ -12,6 +12,8 @@ pub struct People {
     pub count: usize,
     /// Host ids, in email order.
     pub hosts: Vec<Uuid>,
+    /// Everyone who may book a stay (hosts and guests, not the admin).
+    pub travellers: Vec<Uuid>,
 }
 
 pub fn counts(scale: f64) -> (usize, usize) {
@@ -29,8 +31,12 @@ pub async fn insert(
     let mut rng = rng(options.seed, 1);
     let mut rows = Vec::with_capacity(total);
     let mut hosts = Vec::with_capacity(host_count);
+    let mut travellers = Vec::with_capacity(total);
     for i in 0..total {
         let (at, id) = stamp(&mut rng);
+        if i != host_count {
+            travellers.push(id);
+        }
         let (email, role) = if i < host_count {
             hosts.push(id);
             (format!("host{}@example.com", i + 1), Role::Host)
@@ -65,5 +71,9 @@ pub async fn insert(
         let chunk: Vec<ActiveModel> = rows.by_ref().take(batch_rows(11)).collect();
         Entity::insert_many(chunk).exec(conn).await?;
     }
-    Ok(People { count, hosts })
+    Ok(People {
+        count,
+        hosts,
+        travellers,
+    })
 }

@@ -1,12 +1,22 @@
 //! `roost seed` and `roost serve --demo`.
 
-use std::process::{Command, Stdio};
+use std::{
+    collections::HashMap,
+    process::{Command, Stdio},
+};
 
-use roost::seed::{self, SeedOptions};
-use sea_orm::{DatabaseConnection, FromQueryResult, Statement};
+use chrono::{Duration, NaiveDate, Utc};
+use entity::{
+    booking::BookingStatus as B, payment::PaymentStatus as P, property::Model as Listing,
+};
+use roost::{
+    graphql::ids::{NodeType, encode},
+    seed::{self, SeedOptions},
+};
+use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, Statement};
 use serde_json::json;
 
-use crate::helpers::{SOON, TestDatabase, count_rows, spawn_app};
+use crate::helpers::{SOON, TestDatabase, count_rows, count_where, spawn_app};
 
 #[derive(FromQueryResult, PartialEq, Debug)]
 struct Row {
@@ -26,6 +36,33 @@ async fn listing_rows(db: &DatabaseConnection) -> Vec<Row> {
     .expect("rows")
 }
 
+#[derive(FromQueryResult, PartialEq, Debug)]
+struct StayRow {
+    id: uuid::Uuid,
+    property_id: uuid::Uuid,
+    guest_id: uuid::Uuid,
+    check_in: NaiveDate,
+    check_out: NaiveDate,
+    guests: i32,
+    status: String,
+    total_cents: i64,
+    refund_cents: Option<i64>,
+    payment_id: Option<uuid::Uuid>,
+    payment_status: Option<String>,
+}
+
+async fn booking_rows(db: &DatabaseConnection) -> Vec<StayRow> {
+    StayRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT b.id, b.property_id, b.guest_id, b.check_in, b.check_out, b.guests, b.status, \
+         b.total_cents, b.refund_cents, p.id AS payment_id, p.status AS payment_status \
+         FROM bookings b LEFT JOIN payments p ON p.booking_id = b.id ORDER BY b.id",
+    ))
+    .all(db)
+    .await
+    .expect("booking rows")
+}
+
 async fn seeded(scale: f64, seed_number: u64) -> crate::helpers::TestApp {
     let app = spawn_app().await;
     let passwords = roost::auth::passwords::Passwords::new(256, 1)
@@ -43,6 +80,15 @@ async fn seeded(scale: f64, seed_number: u64) -> crate::helpers::TestApp {
     .expect("seed");
     assert_eq!(report.users, (10_000.0 * scale).round() as usize);
     assert_eq!(report.properties, (5_000.0 * scale).round() as usize);
+    assert_eq!(report.bookings, (50_000.0 * scale).round() as usize);
+    assert_eq!(
+        count_rows(&app.db, "bookings").await,
+        i64::try_from(report.bookings).expect("count")
+    );
+    assert_eq!(
+        count_rows(&app.db, "payments").await,
+        i64::try_from(report.payments).expect("count")
+    );
     app
 }
 
@@ -55,6 +101,10 @@ async fn the_same_seed_gives_the_same_rows() {
     assert_eq!(rows.len(), 500);
     assert_eq!(rows, listing_rows(&b.db).await, "seed 7 twice");
     assert_ne!(rows, listing_rows(&c.db).await, "another seed");
+    let stays = booking_rows(&a.db).await;
+    assert_eq!(stays.len(), 5000);
+    assert_eq!(stays, booking_rows(&b.db).await, "seed 7 twice: bookings");
+    assert_ne!(stays, booking_rows(&c.db).await, "another seed: bookings");
     assert_eq!(count_rows(&a.db, "users").await, 1000);
     // 200 hosts, one admin; every listing is priced 30 to 800.
     assert!(
@@ -63,6 +113,300 @@ async fn the_same_seed_gives_the_same_rows() {
     );
     let links = count_rows(&a.db, "property_amenities").await;
     assert!((500 * 5..=500 * 15).contains(&links), "{links}");
+}
+
+/// `n`% of `total`, rounded half away from zero, in whole cents.
+fn percent_of(total: i64, n: i64) -> i64 {
+    (total * n + 50).div_euclid(100)
+}
+
+const ACTIVE: &str = "('PENDING_PAYMENT', 'AWAITING_HOST', 'CONFIRMED')";
+
+/// The bookings and payments of the workload: as many as the scale says,
+/// priced as the app prices, never overlapping, each paid one with its one
+/// payment in the status its booking implies, and stays that ended lately
+/// waiting for a review.
+#[tokio::test]
+async fn seeded_bookings_have_the_workload_shape() {
+    let app = seeded(0.02, 3).await;
+    let db = &app.db;
+    let today = Utc::now().date_naive();
+    let now = Utc::now();
+    let bookings = entity::booking::Entity::find()
+        .all(db)
+        .await
+        .expect("bookings");
+    assert_eq!(bookings.len(), 1000);
+    let listings: HashMap<uuid::Uuid, Listing> = entity::property::Entity::find()
+        .all(db)
+        .await
+        .expect("listings")
+        .into_iter()
+        .map(|l| (l.id, l))
+        .collect();
+    let payments: HashMap<uuid::Uuid, entity::payment::Model> = entity::payment::Entity::find()
+        .all(db)
+        .await
+        .expect("payments")
+        .into_iter()
+        .map(|p| (p.booking_id, p))
+        .collect();
+
+    // Every paid booking has exactly one payment; unpaid ones have none.
+    assert_eq!(
+        count_where(
+            db,
+            "bookings b",
+            "(SELECT COUNT(*) FROM payments p WHERE p.booking_id = b.id) <> \
+             CASE WHEN b.status IN ('CONFIRMED', 'COMPLETED', 'AWAITING_HOST', 'CANCELLED', 'DECLINED') THEN 1 \
+             WHEN b.status = 'EXPIRED' THEN (SELECT COUNT(*) FROM payments p WHERE p.booking_id = b.id) ELSE 0 END"
+        )
+        .await,
+        0
+    );
+    assert!(
+        count_where(
+            db,
+            "bookings b",
+            "(SELECT COUNT(*) FROM payments p WHERE p.booking_id = b.id) > 1"
+        )
+        .await
+            == 0
+    );
+    assert_eq!(
+        count_rows(db, "payments").await,
+        i64::try_from(payments.len()).expect("count"),
+        "one payment a booking"
+    );
+    // No two active stays of a listing overlap (no two stays at all, in fact),
+    // and none holds a night its host blocked.
+    let overlapping = "bookings a JOIN bookings b ON a.property_id = b.property_id AND a.id < b.id \
+                       AND a.check_in < b.check_out AND b.check_in < a.check_out";
+    assert_eq!(
+        count_where(
+            db,
+            overlapping,
+            &format!("a.status IN {ACTIVE} AND b.status IN {ACTIVE}")
+        )
+        .await,
+        0
+    );
+    assert_eq!(count_rows(db, overlapping).await, 0);
+    assert_eq!(
+        count_where(
+            db,
+            "bookings b JOIN calendar_days c ON c.property_id = b.property_id \
+             AND c.day >= b.check_in AND c.day < b.check_out",
+            &format!("c.blocked AND b.status IN {ACTIVE}")
+        )
+        .await,
+        0
+    );
+    // Completed stays that ended in the last two weeks: reviewable.
+    let reviewable = count_where(
+        db,
+        "bookings",
+        &format!(
+            "status = 'COMPLETED' AND check_out >= '{}' AND check_out < '{today}'",
+            today - Duration::days(14)
+        ),
+    )
+    .await;
+    assert!(reviewable >= 10, "{reviewable} reviewable stays");
+
+    let mut statuses: HashMap<B, usize> = HashMap::new();
+    for b in &bookings {
+        *statuses.entry(b.status).or_default() += 1;
+        let listing = &listings[&b.property_id];
+        assert_eq!(b.host_id, listing.host_id);
+        assert_ne!(b.guest_id, b.host_id);
+        assert_eq!(b.currency, listing.currency);
+        let nights = (b.check_out - b.check_in).num_days();
+        assert_eq!(i64::from(b.nights), nights);
+        assert!(
+            (listing.min_nights..=listing.max_nights).contains(&b.nights),
+            "{b:?}"
+        );
+        assert!((1..=listing.max_guests).contains(&b.guests), "{b:?}");
+        assert!(b.check_in >= today - Duration::days(365), "{b:?}");
+        assert!(b.check_out <= today + Duration::days(365), "{b:?}");
+        assert!(b.version >= 1);
+        assert!(b.created_at < b.check_in.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+        assert!(b.created_at <= b.updated_at && b.updated_at <= now, "{b:?}");
+
+        // The quote, line by line (RULES.md section 6, no overrides, the
+        // default 14% service fee and no taxes).
+        let nights_total = nights * listing.price_cents;
+        let discount_percent = if nights >= 28 {
+            listing.monthly_discount_percent
+        } else if nights >= 7 {
+            listing.weekly_discount_percent
+        } else {
+            0
+        };
+        let discount = percent_of(nights_total, i64::from(discount_percent));
+        let base = nights_total - discount + listing.cleaning_fee_cents;
+        let fee = percent_of(base, 14);
+        assert_eq!(
+            (
+                b.nights_total_cents,
+                b.discount_cents,
+                b.cleaning_fee_cents,
+                b.service_fee_cents,
+                b.taxes_cents,
+                b.total_cents
+            ),
+            (
+                nights_total,
+                discount,
+                listing.cleaning_fee_cents,
+                fee,
+                0,
+                base + fee
+            ),
+            "{b:?}"
+        );
+
+        // The status follows the dates.
+        let allowed: &[B] = if b.check_out < today {
+            &[B::Completed, B::Cancelled, B::Expired, B::Declined]
+        } else if b.check_in <= today {
+            &[B::Confirmed, B::Cancelled]
+        } else {
+            &[
+                B::Confirmed,
+                B::AwaitingHost,
+                B::PendingPayment,
+                B::Cancelled,
+            ]
+        };
+        assert!(allowed.contains(&b.status), "{b:?}");
+        if matches!(b.status, B::PendingPayment | B::AwaitingHost) {
+            assert!(b.expires_at.is_some_and(|at| at > now), "{b:?}");
+        } else {
+            assert_eq!(b.expires_at, None, "{b:?}");
+        }
+        if b.status == B::AwaitingHost {
+            assert!(!listing.instant_book, "{b:?}");
+        }
+        if b.status == B::Cancelled {
+            let percent = b.refund_percent.expect("refund percent");
+            assert!([50, 100].contains(&percent), "{b:?}");
+            assert_eq!(
+                b.refund_cents,
+                Some(percent_of(b.total_cents, i64::from(percent)))
+            );
+            assert!(b.cancelled_at.is_some_and(|at| at >= b.created_at));
+            assert!(matches!(b.cancelled_by.as_deref(), Some("guest" | "host")));
+        } else {
+            assert_eq!(
+                (b.cancelled_at, b.refund_percent, b.refund_cents),
+                (None, None, None)
+            );
+        }
+
+        // The payment follows the booking.
+        let payment = payments.get(&b.id);
+        let expected: &[P] = match b.status {
+            B::Confirmed | B::Completed => &[P::Succeeded],
+            B::AwaitingHost => &[P::Authorized],
+            B::Cancelled => &[P::Refunded, P::PartiallyRefunded],
+            B::Declined => &[P::Voided],
+            B::Expired => &[P::Voided],
+            B::PendingPayment => &[],
+        };
+        match payment {
+            None => assert!(
+                expected.is_empty() || b.status == B::Expired,
+                "{b:?} has no payment"
+            ),
+            Some(p) => {
+                assert!(expected.contains(&p.status), "{b:?}: {p:?}");
+                assert_eq!((p.amount_cents, &p.currency), (b.total_cents, &b.currency));
+                assert_eq!(
+                    p.refunded_cents,
+                    if b.status == B::Cancelled {
+                        b.refund_cents.unwrap_or(-1)
+                    } else {
+                        0
+                    }
+                );
+                assert_eq!(
+                    p.status == P::Refunded,
+                    p.refunded_cents == p.amount_cents && b.status == B::Cancelled
+                );
+                assert_eq!(p.provider, entity::payment::PaymentProvider::Simulated);
+                assert_eq!(
+                    p.provider_reference,
+                    Some(format!("sim_pi_{}", p.id.simple()))
+                );
+                assert_eq!(p.idempotency_key, format!("seed-{}", b.id));
+                assert!(
+                    p.created_at >= b.created_at
+                        && p.updated_at >= p.created_at
+                        && p.updated_at <= now
+                );
+            }
+        }
+    }
+    // The mix: mostly stays that happened and stays to come.
+    for (status, least) in [
+        (B::Completed, 300),
+        (B::Confirmed, 300),
+        (B::Cancelled, 30),
+        (B::AwaitingHost, 5),
+    ] {
+        let n = statuses.get(&status).copied().unwrap_or(0);
+        assert!(n >= least, "{n} {status:?} bookings: {statuses:?}");
+    }
+    assert!(
+        statuses.get(&B::PendingPayment).copied().unwrap_or(0) <= 20,
+        "{statuses:?}"
+    );
+
+    // The app reads them: a guest sees a cancelled stay with its refund, and
+    // a confirmed stay to come takes its listing's nights.
+    let cancelled = bookings
+        .iter()
+        .find(|b| b.status == B::Cancelled)
+        .expect("a cancelled booking");
+    let guest = entity::user::Entity::find_by_id(cancelled.guest_id)
+        .one(db)
+        .await
+        .expect("guest")
+        .expect("a guest");
+    let login = app.login(&guest.email, seed::PASSWORD).await;
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let seen = app
+        .gql_as(
+            Some(token),
+            "query($id: ID!) { booking(id: $id) { status refundAmount { amount } payment { status refundedAmount { amount } } } }",
+            json!({ "id": encode(NodeType::Booking, cancelled.id).0 }),
+        )
+        .await;
+    assert_eq!(seen["data"]["booking"]["status"], "CANCELLED", "{seen}");
+    assert_eq!(
+        seen["data"]["booking"]["refundAmount"]["amount"],
+        seen["data"]["booking"]["payment"]["refundedAmount"]["amount"],
+        "{seen}"
+    );
+    let coming = bookings
+        .iter()
+        .find(|b| b.status == B::Confirmed && b.check_in > today)
+        .expect("a confirmed stay to come");
+    let free = app
+        .gql(
+            "query($id: ID!, $in: Date!, $out: Date!) { property(id: $id) { isAvailable(checkIn: $in, checkOut: $out) } }",
+            json!({
+                "id": encode(NodeType::Property, coming.property_id).0,
+                "in": coming.check_in.to_string(),
+                "out": coming.check_out.to_string(),
+            }),
+        )
+        .await;
+    assert_eq!(free["data"]["property"]["isAvailable"], false, "{free}");
 }
 
 #[tokio::test]
