@@ -80,6 +80,40 @@ pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Byt
     }
 }
 
+/// The payment an event is about: the one whose provider reference is the
+/// PaymentIntent, or else, for a PaymentIntent event, the STRIPE payment
+/// named by the intent's `metadata[payment_id]` that has no reference yet.
+/// Stripe can report on an intent before Roost has recorded it: the answer
+/// to Roost's own request was lost, or is still on its way, while the
+/// settlement job keeps the payment PROCESSING.
+async fn find_payment(
+    txn: &sea_orm::DatabaseTransaction,
+    event: &StripeEvent,
+    reference: &str,
+) -> anyhow::Result<Option<entity::payment::Model>> {
+    let by_reference = Payments::find()
+        .filter(P::ProviderReference.eq(reference))
+        .one(txn)
+        .await?;
+    if by_reference.is_some() || !event.kind.starts_with("payment_intent.") {
+        return Ok(by_reference);
+    }
+    let Some(payment_id) = event
+        .data
+        .object
+        .pointer("/metadata/payment_id")
+        .and_then(|v| v.as_str())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(Payments::find_by_id(payment_id)
+        .filter(P::Provider.eq(entity::payment::PaymentProvider::Stripe))
+        .filter(P::ProviderReference.is_null())
+        .one(txn)
+        .await?)
+}
+
 /// Applies an event once; false when it had been applied already.
 async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
     let db = &state.db;
@@ -108,10 +142,7 @@ async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
     .to_owned();
     let mut touched = None;
     if !reference.is_empty()
-        && let Some(payment) = Payments::find()
-            .filter(P::ProviderReference.eq(reference.as_str()))
-            .one(&txn)
-            .await?
+        && let Some(payment) = find_payment(&txn, event, &reference).await?
     {
         let (from, to): (&[S], Option<S>) = match event.kind.as_str() {
             "payment_intent.amount_capturable_updated" => (&[S::Processing], Some(S::Authorized)),
@@ -153,6 +184,11 @@ async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
             let mut update = Payments::update_many()
                 .col_expr(P::Status, Expr::value(to))
                 .col_expr(P::UpdatedAt, Expr::value(Utc::now()));
+            if payment.provider_reference.is_none() {
+                // Found by its metadata: record the intent, which capture,
+                // void and refund will name.
+                update = update.col_expr(P::ProviderReference, Expr::value(reference.clone()));
+            }
             if to == S::Failed {
                 update = update.col_expr(
                     P::FailureReason,

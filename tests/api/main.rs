@@ -25,6 +25,7 @@ mod search;
 mod seed;
 mod sessions;
 mod shutdown;
+mod stripe;
 mod transport;
 mod websocket;
 mod worker;
