@@ -5,6 +5,7 @@ pub mod health;
 pub mod metrics;
 pub mod negotiate;
 pub mod playground;
+pub mod webhooks;
 pub mod websocket;
 
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::render))
-        .route("/webhooks/stripe", post(crate::payments::webhook::stripe))
+        .route("/webhooks/stripe", post(webhooks::stripe))
         .route(
             &format!("{}/{{*key}}", crate::storage::PHOTOS_ROUTE),
             get(crate::storage::serve),

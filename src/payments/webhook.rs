@@ -1,83 +1,31 @@
-//! `POST /webhooks/stripe`: Stripe's account of what happened to a payment.
+//! Stripe's account of what happened to a payment, as its webhooks tell
+//! it (the HTTP side, with the signature check, is `http::webhooks`).
 //!
-//! The signature is checked (HMAC-SHA256 over `t.payload`, 5 minutes of
-//! tolerance; a bad one answers 400). Each event id is recorded once, in
-//! the transaction that applies it, so an event delivered twice is applied
-//! once. What the event says only ever moves a payment forward, from the
-//! status it was in; the settlement job then does whatever follows.
+//! Each event id is recorded once, in the transaction that applies it, so
+//! an event delivered twice is applied once. What the event says only ever
+//! moves a payment forward, from the status it was in; the settlement job
+//! then does whatever follows.
 
-use axum::{
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode},
-    response::{IntoResponse, Response},
-};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::Deserialize;
 
-use super::signature;
-use crate::{db::begin_write, jobs::Job, state::AppState};
+use super::PaymentService;
+use crate::{db::begin_write, jobs::Job};
 use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
 
-#[derive(Deserialize)]
-struct StripeEvent {
-    id: String,
+/// A Stripe event, as much of it as Roost reads.
+#[derive(Debug, Deserialize)]
+pub struct StripeEvent {
+    pub id: String,
     #[serde(rename = "type")]
-    kind: String,
-    data: EventData,
+    pub kind: String,
+    pub data: EventData,
 }
 
-#[derive(Deserialize)]
-struct EventData {
-    object: serde_json::Value,
-}
-
-fn text(status: StatusCode, message: &'static str) -> Response {
-    (status, message).into_response()
-}
-
-pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(secret) = state.config.payments.stripe_webhook_secret.as_ref() else {
-        return text(StatusCode::NOT_FOUND, "Stripe webhooks are not configured");
-    };
-    let Some(header) = headers
-        .get("stripe-signature")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return text(StatusCode::BAD_REQUEST, "missing Stripe-Signature");
-    };
-    use secrecy::ExposeSecret;
-    if let Err(e) = signature::verify(
-        &body,
-        header,
-        secret.expose_secret().as_bytes(),
-        Utc::now().timestamp(),
-        signature::TOLERANCE_SECS,
-    ) {
-        tracing::warn!(error = %e, "refused a Stripe webhook");
-        metrics::counter!("roost_webhooks_total", "outcome" => "bad_signature").increment(1);
-        return text(StatusCode::BAD_REQUEST, "bad signature");
-    }
-    let Ok(event) = serde_json::from_slice::<StripeEvent>(&body) else {
-        return text(StatusCode::BAD_REQUEST, "not a Stripe event");
-    };
-    match apply(&state, &event).await {
-        Ok(applied) => {
-            let outcome = if applied { "applied" } else { "repeated" };
-            metrics::counter!("roost_webhooks_total", "outcome" => outcome).increment(1);
-            (
-                StatusCode::OK,
-                axum::Json(serde_json::json!({ "received": true, "applied": applied })),
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), event = %event.id, "applying a Stripe webhook failed");
-            // Stripe retries on 5xx.
-            text(StatusCode::INTERNAL_SERVER_ERROR, "try again")
-        }
-    }
+#[derive(Debug, Deserialize)]
+pub struct EventData {
+    pub object: serde_json::Value,
 }
 
 /// The payment an event is about: the one whose provider reference is the
@@ -114,9 +62,16 @@ async fn find_payment(
         .await?)
 }
 
-/// Applies an event once; false when it had been applied already.
-async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
-    let db = &state.db;
+impl PaymentService {
+    /// Applies a (verified) event once; false when it had been applied
+    /// already.
+    pub async fn apply_stripe_event(&self, event: &StripeEvent) -> anyhow::Result<bool> {
+        apply(self, event).await
+    }
+}
+
+async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result<bool> {
+    let db = &payments.db;
     let txn = begin_write(db).await?;
     let recorded = entity::provider_event::Entity::insert(entity::provider_event::ActiveModel {
         id: Set(event.id.clone()),
@@ -205,7 +160,10 @@ async fn apply(state: &AppState, event: &StripeEvent) -> anyhow::Result<bool> {
     }
     txn.commit().await?;
     if let Some(payment_id) = touched {
-        state.jobs.enqueue(Job::SettlePayment { payment_id }).await;
+        payments
+            .jobs
+            .enqueue(Job::SettlePayment { payment_id })
+            .await;
     }
     Ok(true)
 }
