@@ -24,17 +24,38 @@ const STALE: Duration = Duration::from_secs(60);
 /// payment whose jobs keep failing is retried this often, not every sweep.
 const REQUEUE_EVERY: Duration = Duration::from_secs(5 * 60);
 
-/// What this process re-queued, and when.
+/// How often finished jobs and long-expired sessions are deleted.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(3600);
+/// Sessions are kept this long after they expired.
+const SESSION_KEPT: chrono::Duration = chrono::Duration::days(7);
+
+/// What this process re-queued, and when; and when it last kept house.
 #[derive(Default)]
-pub struct Requeued(HashMap<Uuid, Instant>);
+pub struct Requeued {
+    items: HashMap<Uuid, Instant>,
+    housekeeping: Option<Instant>,
+}
 
 impl Requeued {
+    /// True (and remembered) when the hourly housekeeping is due.
+    fn housekeeping_due(&mut self) -> bool {
+        let now = Instant::now();
+        if self
+            .housekeeping
+            .is_some_and(|at| now.duration_since(at) < HOUSEKEEPING_EVERY)
+        {
+            return false;
+        }
+        self.housekeeping = Some(now);
+        true
+    }
+
     /// True (and remembered) when `id` may be queued again now.
     fn take(&mut self, id: Uuid) -> bool {
         let now = Instant::now();
-        self.0
+        self.items
             .retain(|_, at| now.duration_since(*at) < REQUEUE_EVERY);
-        match self.0.entry(id) {
+        match self.items.entry(id) {
             Entry::Occupied(_) => false,
             Entry::Vacant(slot) => {
                 slot.insert(now);
@@ -126,7 +147,15 @@ pub async fn sweep(
             jobs.enqueue(Job::SendEmail { notification_id }).await;
         }
     }
-    jobs.prune().await?;
+    if requeued.housekeeping_due() {
+        let jobs_pruned = jobs.prune().await?;
+        let sessions_purged = entity::session::Entity::delete_many()
+            .filter(entity::session::Column::ExpiresAt.lt(Utc::now() - SESSION_KEPT))
+            .exec(db)
+            .await?
+            .rows_affected;
+        tracing::info!(jobs_pruned, sessions_purged, "housekeeping");
+    }
     Ok(())
 }
 

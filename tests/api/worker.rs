@@ -271,3 +271,55 @@ async fn confirmed_stays_are_completed_the_day_after_check_out() {
         "CONFIRMED"
     );
 }
+
+#[tokio::test]
+async fn the_worker_deletes_sessions_a_week_after_they_expired() {
+    let app = without_worker(|f| f).await;
+    let old = app.register("old@example.com").await;
+    let recent = app.register("recent@example.com").await;
+    let expire = |email: &str, days: i64| {
+        let db = app.db.clone();
+        let email = email.to_owned();
+        async move {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr};
+            let user: uuid::Uuid = entity::user::Entity::find()
+                .select_only()
+                .column(entity::user::Column::Id)
+                .filter(entity::user::Column::Email.eq(email))
+                .into_tuple()
+                .one(&db)
+                .await
+                .expect("query")
+                .expect("the user");
+            entity::session::Entity::update_many()
+                .col_expr(
+                    entity::session::Column::ExpiresAt,
+                    Expr::value(chrono::Utc::now() - chrono::Duration::days(days)),
+                )
+                .filter(entity::session::Column::UserId.eq(user))
+                .exec(&db)
+                .await
+                .expect("expire the session");
+        }
+    };
+    expire(&old.email, 8).await;
+    expire(&recent.email, 1).await;
+    assert_eq!(crate::helpers::count_rows(&app.db, "sessions").await, 2);
+    let worker = Worker::start(&app);
+    let deadline = tokio::time::Instant::now() + SOON;
+    while crate::helpers::count_rows(&app.db, "sessions").await > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the old session is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    worker.stop().await.expect("the worker stops cleanly");
+    assert_eq!(
+        crate::helpers::count_rows(&app.db, "refresh_tokens").await,
+        1
+    );
+    // The recent one's refresh is refused (expired), not purged.
+    let resp = app.refresh(&recent.refresh_token).await;
+    assert_eq!(crate::helpers::code(&resp), "UNAUTHENTICATED", "{resp}");
+}
