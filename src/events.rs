@@ -31,12 +31,35 @@ pub struct BookingChanged {
     /// put in order by it.
     pub version: i32,
     pub occurred_at: DateTime<Utc>,
+    /// The booking as this change left it: subscribers answer from it
+    /// without reading the database.
+    pub booking: entity::booking::Model,
+}
+
+/// A notification was recorded for a user (its transaction committed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationCreated {
+    pub notification: entity::notification::Model,
+}
+
+/// A message was sent in a conversation (its transaction committed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSent {
+    pub message_id: Uuid,
+    pub conversation_id: Uuid,
+    pub sender_id: Uuid,
+    /// The other participants: whom the message is for.
+    pub recipient_ids: Vec<Uuid>,
+    pub body: String,
+    pub sent_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     BookingChanged(BookingChanged),
+    NotificationCreated(NotificationCreated),
+    MessageSent(MessageSent),
 }
 
 /// Events a slow listener may fall behind by before it is told it lagged.

@@ -1,6 +1,9 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
 pub enum BookingStatus {
     #[sea_orm(string_value = "PENDING_PAYMENT")]
@@ -30,7 +33,7 @@ impl BookingStatus {
 
 /// A stay: its dates, its guest, the price quoted when it was made (later
 /// price changes do not touch it), and where it stands.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "bookings")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

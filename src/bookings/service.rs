@@ -26,7 +26,7 @@ use crate::{
     error::{AppError, AppResult},
     events::{BookingChanged, Event as BusEvent, EventBus},
     jobs::{Job, Jobs},
-    notifications::service::{NewNotification, record},
+    notifications::{self, NewNotification, Recorded, record},
     properties::{
         PropertyService,
         calendar::{BOOKING_WINDOW_DAYS, today},
@@ -60,7 +60,7 @@ pub struct BookingService {
 pub struct Change {
     pub booking: Model,
     pub event: BookingChanged,
-    pub notifications: Vec<Uuid>,
+    pub notifications: Vec<Recorded>,
 }
 
 /// A stay as asked for.
@@ -266,13 +266,7 @@ impl BookingService {
             self.bus
                 .publish(BusEvent::BookingChanged(change.event))
                 .await;
-            for id in change.notifications {
-                self.jobs
-                    .enqueue(Job::SendEmail {
-                        notification_id: id,
-                    })
-                    .await;
-            }
+            notifications::announce(&self.bus, &self.jobs, change.notifications).await;
             if settle
                 && matches!(
                     change.booking.status,
@@ -386,6 +380,7 @@ pub fn event(row: &Model, previous: Option<S>) -> BookingChanged {
         status: status_name(row.status),
         version: row.version,
         occurred_at: row.updated_at,
+        booking: row.clone(),
     }
 }
 
@@ -400,7 +395,7 @@ async fn notify(
     b: &Model,
     title: &str,
     previous: Option<S>,
-) -> AppResult<Vec<Uuid>> {
+) -> AppResult<Vec<Recorded>> {
     let mut ids = Vec::with_capacity(2);
     for (user_id, text) in super::messages::for_status(b, title, previous) {
         ids.push(

@@ -4,4 +4,4 @@
 pub mod email;
 pub mod service;
 
-pub use service::{Kind, NewNotification};
+pub use service::{Kind, NewNotification, Recorded, announce, record};

@@ -4,7 +4,11 @@ use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 use uuid::Uuid;
 
-use crate::error::AppResult;
+use crate::{
+    error::AppResult,
+    events::{Event, EventBus, NotificationCreated},
+    jobs::{Job, Jobs},
+};
 
 /// What a notification is about; stored by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +71,20 @@ pub struct NewNotification {
     pub booking_id: Option<Uuid>,
 }
 
-/// Writes a notification inside the caller's transaction; its email is sent
-/// by the worker once the transaction has committed.
-pub async fn record(conn: &impl ConnectionTrait, n: NewNotification) -> AppResult<Uuid> {
+/// A notification written in a transaction: what [`announce`] needs once
+/// that transaction has committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded(pub entity::notification::Model);
+
+impl Recorded {
+    pub fn id(&self) -> Uuid {
+        self.0.id
+    }
+}
+
+/// Writes a notification inside the caller's transaction. Once it has
+/// committed, the caller hands what this returns to [`announce`].
+pub async fn record(conn: &impl ConnectionTrait, n: NewNotification) -> AppResult<Recorded> {
     let id = Uuid::now_v7();
     entity::notification::ActiveModel {
         id: Set(id),
@@ -83,6 +98,18 @@ pub async fn record(conn: &impl ConnectionTrait, n: NewNotification) -> AppResul
         created_at: Set(Utc::now()),
     }
     .insert(conn)
-    .await?;
-    Ok(id)
+    .await
+    .map(Recorded)
+    .map_err(Into::into)
+}
+
+/// After the transaction that recorded them has committed: tells the users'
+/// live subscriptions and queues the emails.
+pub async fn announce(bus: &EventBus, jobs: &Jobs, recorded: impl IntoIterator<Item = Recorded>) {
+    for Recorded(notification) in recorded {
+        let notification_id = notification.id;
+        bus.publish(Event::NotificationCreated(NotificationCreated { notification }))
+            .await;
+        jobs.enqueue(Job::SendEmail { notification_id }).await;
+    }
 }

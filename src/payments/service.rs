@@ -23,7 +23,7 @@ use crate::{
     db::begin_write,
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
-    notifications::{Kind, NewNotification, service::record},
+    notifications::{self, Kind, NewNotification, record},
 };
 use entity::{
     booking::BookingStatus as B,
@@ -377,13 +377,7 @@ impl PaymentService {
             }
         }
         txn.commit().await?;
-        for id in emails {
-            self.jobs
-                .enqueue(Job::SendEmail {
-                    notification_id: id,
-                })
-                .await;
-        }
+        notifications::announce(&self.bookings.bus, &self.jobs, emails).await;
         Ok(if moved == 1 { Step::Moved } else { Step::Done })
     }
 }
