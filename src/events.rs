@@ -57,9 +57,14 @@ pub struct MessageSent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    BookingChanged(BookingChanged),
+    BookingChanged(Box<BookingChanged>),
     NotificationCreated(NotificationCreated),
     MessageSent(MessageSent),
+    /// Sessions ended (logout, refresh-token reuse, password change): their
+    /// WebSockets close wherever they are.
+    SessionsEnded {
+        session_ids: Vec<Uuid>,
+    },
 }
 
 /// Events a slow listener may fall behind by before it is told it lagged.

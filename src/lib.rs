@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod payments;
 pub mod properties;
+pub mod realtime;
 pub mod redis;
 pub mod seed;
 pub mod startup;

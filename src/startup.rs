@@ -18,9 +18,11 @@ use crate::{
     graphql::{Services, build_schema},
     http,
     jobs::{self, Jobs, worker::Handlers},
+    notifications::NotificationService,
     notifications::email::Mailer,
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
     properties::{PropertyService, catalogue::Catalogue},
+    realtime::Hub,
     redis::Redis,
     state::AppState,
     storage::Storage,
@@ -60,7 +62,8 @@ impl Application {
             payments,
             mailer,
         } = core;
-        let auth = AuthService::new(db.clone(), redis.clone(), &config.auth).await?;
+        let auth = AuthService::new(db.clone(), redis.clone(), &config.auth, bus.clone()).await?;
+        let hub = Hub::start(&bus, config.realtime.buffer);
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on {} (ROOST_BIND)", config.bind))?;
@@ -76,8 +79,9 @@ impl Application {
             storage: storage.clone(),
             bookings: bookings.clone(),
             payments: payments.clone(),
+            notifications: NotificationService::new(db.clone()),
         };
-        let schema = build_schema(&config.graphql, services, db.clone());
+        let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -89,6 +93,7 @@ impl Application {
             metrics: http::metrics::recorder()?,
             shutdown: CancellationToken::new(),
             bus,
+            hub,
             jobs,
             bookings,
             payments,

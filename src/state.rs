@@ -27,6 +27,8 @@ pub struct AppState {
     /// connections (WebSockets) watch it and close.
     pub shutdown: CancellationToken,
     pub bus: EventBus,
+    /// Routes the bus's events to this instance's subscriptions.
+    pub hub: crate::realtime::Hub,
     pub jobs: Jobs,
     pub bookings: BookingService,
     pub payments: PaymentService,

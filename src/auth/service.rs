@@ -10,6 +10,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::events::{Event, EventBus};
+
 use super::{
     login_throttle::LoginThrottle,
     passwords::Passwords,
@@ -56,6 +58,8 @@ pub struct AuthService {
     pub(super) throttle: LoginThrottle,
     pub(super) access_ttl: Duration,
     pub(super) refresh_ttl: Duration,
+    /// Ended sessions are announced on it, so their sockets close.
+    pub(super) bus: EventBus,
 }
 
 impl AuthService {
@@ -63,6 +67,7 @@ impl AuthService {
         db: DatabaseConnection,
         redis: Option<Redis>,
         config: &AuthConfig,
+        bus: EventBus,
     ) -> anyhow::Result<Self> {
         Ok(Self {
             passwords: Passwords::new(config.argon2_memory_kib, config.argon2_iterations).await?,
@@ -75,6 +80,7 @@ impl AuthService {
             ),
             access_ttl: config.access_token_ttl,
             refresh_ttl: config.refresh_token_ttl,
+            bus,
             db,
         })
     }
@@ -207,6 +213,11 @@ impl AuthService {
             .filter(entity::session::Column::RevokedAt.is_null())
             .exec(conn)
             .await?;
+        self.bus
+            .publish(Event::SessionsEnded {
+                session_ids: ids.to_vec(),
+            })
+            .await;
         tracing::info!(
             sessions = ids.len(),
             reason = reason.as_str(),

@@ -10,11 +10,13 @@ pub mod queries;
 pub mod refunds;
 pub mod resolvers;
 pub mod service;
+pub mod subscriptions;
 pub mod types;
 
 pub use mutations::BookingMutation;
 pub use queries::BookingQuery;
 pub use service::BookingService;
+pub use subscriptions::BookingSubscription;
 pub use types::Booking;
 
 crate::connection_types!(BookingConnection, BookingEdge, Booking);

@@ -264,7 +264,7 @@ impl BookingService {
     pub(crate) async fn announce(&self, changes: Vec<Change>, settle: bool) {
         for change in changes {
             self.bus
-                .publish(BusEvent::BookingChanged(change.event))
+                .publish(BusEvent::BookingChanged(Box::new(change.event)))
                 .await;
             notifications::announce(&self.bus, &self.jobs, change.notifications).await;
             if settle

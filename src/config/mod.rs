@@ -110,6 +110,17 @@ pub struct RawConfig {
     /// `smtp://user:pass@host:587`; unset: emails are written to the log.
     pub smtp_url: Option<String>,
     pub email_from: String,
+    /// How often an idle WebSocket is pinged.
+    #[serde(with = "duration")]
+    pub ws_ping_interval: Duration,
+    /// A WebSocket that sends nothing (not even a pong) for this long is closed.
+    #[serde(with = "duration")]
+    pub ws_idle_timeout: Duration,
+    /// Events one subscription may have waiting before its client counts as
+    /// too slow and is dropped.
+    pub subscription_buffer: usize,
+    /// Subscriptions one WebSocket may hold at once.
+    pub ws_max_subscriptions: usize,
 }
 
 impl Default for RawConfig {
@@ -156,6 +167,10 @@ impl Default for RawConfig {
             job_poll_interval: Duration::from_millis(200),
             job_max_attempts: 8,
             serve_runs_worker: None,
+            ws_ping_interval: Duration::from_secs(30),
+            ws_idle_timeout: Duration::from_secs(75),
+            subscription_buffer: 256,
+            ws_max_subscriptions: 100,
             payment_provider: "simulated".into(),
             stripe_secret_key: None,
             stripe_webhook_secret: None,
@@ -187,6 +202,28 @@ pub struct Config {
     pub worker: WorkerConfig,
     pub payments: PaymentsConfig,
     pub email: EmailConfig,
+    pub realtime: RealtimeConfig,
+}
+
+/// Live subscriptions over WebSocket.
+#[derive(Debug, Clone, Copy)]
+pub struct RealtimeConfig {
+    pub ping_interval: Duration,
+    pub idle_timeout: Duration,
+    pub buffer: usize,
+    pub max_subscriptions: usize,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        let raw = RawConfig::default();
+        Self {
+            ping_interval: raw.ws_ping_interval,
+            idle_timeout: raw.ws_idle_timeout,
+            buffer: raw.subscription_buffer,
+            max_subscriptions: raw.ws_max_subscriptions,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -438,6 +475,12 @@ impl Config {
             bookings: crate::bookings::service::Windows {
                 hold: raw.hold_window,
                 host_answer: raw.host_answer_window,
+            },
+            realtime: RealtimeConfig {
+                ping_interval: raw.ws_ping_interval.max(Duration::from_millis(100)),
+                idle_timeout: raw.ws_idle_timeout.max(Duration::from_millis(200)),
+                buffer: raw.subscription_buffer.max(1),
+                max_subscriptions: raw.ws_max_subscriptions.max(1),
             },
             worker: WorkerConfig {
                 in_serve: raw.serve_runs_worker.unwrap_or(!production),

@@ -8,22 +8,32 @@ pub mod money;
 pub mod node;
 pub mod scalars;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{AuthMutation, AuthService},
-    bookings::{BookingMutation, BookingQuery, BookingService},
+    bookings::{BookingMutation, BookingQuery, BookingService, BookingSubscription},
     config::GraphqlConfig,
     error::AppError,
+    notifications::{
+        NotificationMutation, NotificationQuery, NotificationService, NotificationSubscription,
+    },
     payments::PaymentService,
     properties::{PropertyMutation, PropertyQuery, PropertyService},
+    realtime::Hub,
     storage::Storage,
     users::{UserMutation, UserQuery, UserService},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, UserQuery, PropertyQuery, BookingQuery);
+pub struct Query(
+    node::NodeQuery,
+    UserQuery,
+    PropertyQuery,
+    BookingQuery,
+    NotificationQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -31,9 +41,13 @@ pub struct Mutation(
     UserMutation,
     PropertyMutation,
     BookingMutation,
+    NotificationMutation,
 );
 
-pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(BookingSubscription, NotificationSubscription);
+
+pub type RoostSchema = Schema<Query, Mutation, Subscription>;
 
 /// The service layer, shared by every resolver through the schema's data.
 #[derive(Clone)]
@@ -44,6 +58,7 @@ pub struct Services {
     pub storage: Storage,
     pub bookings: BookingService,
     pub payments: PaymentService,
+    pub notifications: NotificationService,
 }
 
 pub trait ServicesExt {
@@ -61,15 +76,19 @@ impl ServicesExt for Context<'_> {
 }
 
 /// The schema's shape and limits, without data: enough to print the SDL.
-pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_complexity(config.max_complexity)
-        .extension(extensions::ErrorCodes)
-        .extension(extensions::DepthLimit {
-            max: config.max_depth,
-        })
-        .extension(extensions::AuthGate)
-        .extension(extensions::OperationMetrics::default());
+pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_complexity(config.max_complexity)
+    .extension(extensions::ErrorCodes)
+    .extension(extensions::DepthLimit {
+        max: config.max_depth,
+    })
+    .extension(extensions::AuthGate)
+    .extension(extensions::OperationMetrics::default());
     if !config.introspection {
         builder = builder
             .disable_introspection()
@@ -83,10 +102,12 @@ pub fn build_schema(
     config: &GraphqlConfig,
     services: Services,
     db: DatabaseConnection,
+    hub: Hub,
 ) -> RoostSchema {
     schema_builder(config)
         .extension(extensions::RequestScope { db })
         .data(services)
+        .data(hub)
         .finish()
 }
 

@@ -10,6 +10,7 @@ use crate::{
     auth::actor::actor,
     bookings::{Booking, resolvers::Payment},
     error::AppError,
+    notifications::Notification,
     properties::{
         queries::visible_property,
         resolvers::photo,
@@ -28,6 +29,7 @@ pub enum Node {
     Photo(Photo),
     Booking(Booking),
     Payment(Payment),
+    Notification(Notification),
 }
 
 #[derive(Default)]
@@ -84,6 +86,16 @@ impl NodeQuery {
                     .extend()?
                     .map(|row| Node::Payment(Payment::from(row)))
             }
+            (NodeType::Notification, Some(uuid)) => match actor(ctx).await? {
+                Some(viewer) => ctx
+                    .services()?
+                    .notifications
+                    .own(viewer.user_id, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Notification(Notification(row))),
+                None => None,
+            },
             _ => None,
         })
     }

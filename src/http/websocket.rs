@@ -10,9 +10,9 @@
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use async_graphql::{
@@ -31,7 +31,12 @@ use futures_util::{SinkExt, StreamExt, future};
 use serde_json::Value;
 
 use super::graphql::{RequestMeta, request_error};
-use crate::{auth::Credentials, error::code, state::AppState};
+use crate::{
+    auth::Credentials,
+    error::code,
+    realtime::{Connection, Hub, Topic, control},
+    state::AppState,
+};
 
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -89,6 +94,9 @@ fn authorization(payload: &Value) -> Option<String> {
     })
 }
 
+/// Longest a write to the client may take before it counts as too slow.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn serve(
     state: AppState,
     socket: WebSocket,
@@ -96,10 +104,18 @@ async fn serve(
     meta: RequestMeta,
 ) {
     metrics::gauge!("roost_websocket_connections").increment(1.0);
+    let realtime = state.config.realtime;
+    let connection = Connection::new(Some(realtime.max_subscriptions));
+    let started = Instant::now();
+    // Milliseconds since `started` when the client last sent anything
+    // (pongs included): what the idle check reads.
+    let last_heard = Arc::new(AtomicU64::new(0));
     let (mut sink, stream) = socket.split();
+    let heard = last_heard.clone();
     let input = stream
         .take_while(|m| future::ready(m.is_ok()))
-        .filter_map(|m| {
+        .filter_map(move |m| {
+            heard.store(elapsed_ms(started), Ordering::Relaxed);
             future::ready(match m {
                 Ok(Message::Text(t)) => Some(t.to_string()),
                 Ok(Message::Binary(b)) => String::from_utf8(b.to_vec()).ok(),
@@ -109,8 +125,11 @@ async fn serve(
     let refused = Arc::new(AtomicBool::new(false));
     let mut connection_data = Data::default();
     connection_data.insert(meta.client.clone());
+    connection_data.insert(connection.clone());
     let auth = state.auth.clone();
+    let hub = state.hub.clone();
     let refused_flag = refused.clone();
+    let on_init_connection = connection.clone();
     let gql = GqlWebSocket::new(state.schema.clone(), input, protocol)
         .connection_data(connection_data)
         .on_connection_init(move |payload| async move {
@@ -118,9 +137,15 @@ async fn serve(
                 .authenticate(authorization(&payload).as_deref())
                 .await
                 .map_err(|_| async_graphql::Error::new(crate::error::INTERNAL_MESSAGE))?;
-            if let Credentials::Rejected(reason) = &credentials {
-                refused_flag.store(true, Ordering::SeqCst);
-                return Err(async_graphql::Error::new(reason.clone()));
+            match &credentials {
+                Credentials::Rejected(reason) => {
+                    refused_flag.store(true, Ordering::SeqCst);
+                    return Err(async_graphql::Error::new(reason.clone()));
+                }
+                Credentials::Viewer(viewer) => {
+                    close_when_session_ends(&hub, viewer.session_id, on_init_connection);
+                }
+                Credentials::Anonymous => {}
             }
             let mut data = Data::default();
             data.insert(credentials);
@@ -130,40 +155,92 @@ async fn serve(
 
     let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
     futures_util::pin_mut!(init_deadline);
+    let mut ping = tokio::time::interval(realtime.ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ping.reset();
+    let idle_ms = u64::try_from(realtime.idle_timeout.as_millis()).unwrap_or(u64::MAX);
     let mut initialised = false;
     let close = loop {
         tokio::select! {
-            () = state.shutdown.cancelled() => break Some((1001, "The server is shutting down".to_owned())),
+            () = state.shutdown.cancelled() => break Some((1001, "The server is shutting down".to_owned(), "shutdown")),
+            () = connection.closed() => {
+                let why = connection.reason().unwrap_or(control::TOO_SLOW);
+                break Some((why.code, why.reason.to_owned(), why.label));
+            }
             () = &mut init_deadline, if !initialised => {
-                break Some((4408, "Connection initialisation timeout".to_owned()));
+                break Some((4408, "Connection initialisation timeout".to_owned(), "init_timeout"));
+            }
+            _ = ping.tick() => {
+                let quiet = elapsed_ms(started).saturating_sub(last_heard.load(Ordering::Relaxed));
+                if quiet >= idle_ms {
+                    break Some(control::IDLE.frame());
+                }
+                match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Vec::new().into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => break None,
+                    Err(_) => break Some(control::TOO_SLOW.frame()),
+                }
             }
             message = gql.next() => match message {
                 Some(WsMessage::Text(text)) => {
                     if !initialised && text.contains("connection_ack") {
                         initialised = true;
                     }
-                    if sink.send(Message::Text(text.into())).await.is_err() {
-                        break None;
+                    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(text.into()))).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_)) => break None,
+                        Err(_) => break Some(control::TOO_SLOW.frame()),
                     }
                 }
                 Some(WsMessage::Close(code, reason)) => {
-                    let code = if refused.load(Ordering::SeqCst) { 4403 } else { code };
-                    break Some((code, reason));
+                    if refused.load(Ordering::SeqCst) {
+                        break Some((4403, reason, "unauthorized"));
+                    }
+                    break Some((code, reason, "protocol"));
                 }
                 None => break None,
             },
         }
     };
-    if let Some((code, reason)) = close {
-        let _ = sink
-            .send(Message::Close(Some(CloseFrame {
+    let label = close.as_ref().map_or("client", |c| c.2);
+    metrics::counter!("roost_websocket_closed_total", "reason" => label).increment(1);
+    if let Some((code, reason, _)) = close {
+        let _ = tokio::time::timeout(
+            SEND_TIMEOUT,
+            sink.send(Message::Close(Some(CloseFrame {
                 code,
                 reason: reason.into(),
-            })))
-            .await;
+            }))),
+        )
+        .await;
     }
-    let _ = sink.close().await;
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.close()).await;
+    // Ends the session watcher, if any.
+    connection.close(control::Close {
+        code: 1000,
+        reason: "closed",
+        label: "client",
+    });
     metrics::gauge!("roost_websocket_connections").decrement(1.0);
+}
+
+fn elapsed_ms(since: Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Closes `connection` when its session ends, wherever that happens.
+fn close_when_session_ends(hub: &Hub, session_id: uuid::Uuid, connection: Connection) {
+    let mut ended = hub.subscribe(Topic::Session(session_id), None);
+    tokio::spawn(async move {
+        tokio::select! {
+            event = ended.next() => {
+                if event.is_some() {
+                    connection.close(control::SESSION_ENDED);
+                }
+            }
+            () = connection.closed() => {}
+        }
+    });
 }
 
 #[cfg(test)]

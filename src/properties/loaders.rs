@@ -160,53 +160,35 @@ impl Loader<(Uuid, bool)> for ListingsCountLoader {
 /// A loader whose results are kept for the rest of the operation.
 pub type Cached<T> = DataLoader<T, HashMapCache>;
 
+/// A loader for one operation. A subscription lives for as long as its
+/// client stays, so its loaders do not cache (`keep` false): every event
+/// reads fresh rows, and memory does not grow with the events served.
+pub fn cached<T: Send + Sync + 'static>(loader: T, keep: bool) -> Cached<T> {
+    let l = Cached::with_cache(loader, tokio::spawn, HashMapCache::default());
+    l.enable_all_cache(keep);
+    l
+}
+
 /// Puts a fresh set of loaders in an operation's data. Each operation gets
 /// its own, so results are cached for the operation (a key asked for twice
 /// is fetched once, however the resolvers' timing falls) and never beyond.
-pub fn install(data: &mut async_graphql::Data, db: &DatabaseConnection) {
-    data.insert(Cached::with_cache(
-        crate::users::UserLoader::new(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
-        PropertyLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
-        AmenityCodesLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
-        PhotosLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
-        SavedLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
-        ListingsCountLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
-    ));
-    data.insert(Cached::with_cache(
+pub fn install(data: &mut async_graphql::Data, db: &DatabaseConnection, keep: bool) {
+    data.insert(cached(crate::users::UserLoader::new(db.clone()), keep));
+    data.insert(cached(PropertyLoader(db.clone()), keep));
+    data.insert(cached(AmenityCodesLoader(db.clone()), keep));
+    data.insert(cached(PhotosLoader(db.clone()), keep));
+    data.insert(cached(SavedLoader(db.clone()), keep));
+    data.insert(cached(ListingsCountLoader(db.clone()), keep));
+    data.insert(cached(
         crate::bookings::loaders::ListingOfBookingLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
+        keep,
     ));
-    data.insert(Cached::with_cache(
+    data.insert(cached(
         crate::bookings::loaders::BookingLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
+        keep,
     ));
-    data.insert(Cached::with_cache(
+    data.insert(cached(
         crate::bookings::loaders::CurrentPaymentLoader(db.clone()),
-        tokio::spawn,
-        HashMapCache::default(),
+        keep,
     ));
 }

@@ -38,7 +38,30 @@ impl Extension for RequestScopeExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         request.data.insert(ViewerCache::default());
-        crate::properties::loaders::install(&mut request.data, &self.db);
+        let keep = !is_subscription(&request);
+        crate::properties::loaders::install(&mut request.data, &self.db, keep);
         next.run(ctx, request).await
+    }
+}
+
+/// Whether the operation `request` runs is a subscription. Parsed here
+/// (again) only when the text mentions one; a text that does not parse is
+/// answered with its error later anyway.
+fn is_subscription(request: &Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    if !request.query.contains("subscription") {
+        return false;
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    match &doc.operations {
+        DocumentOperations::Single(op) => op.node.ty == OperationType::Subscription,
+        DocumentOperations::Multiple(ops) => match &request.operation_name {
+            Some(name) => ops
+                .get(name.as_str())
+                .is_some_and(|op| op.node.ty == OperationType::Subscription),
+            None => false,
+        },
     }
 }
