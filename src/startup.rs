@@ -18,6 +18,7 @@ use crate::{
     graphql::{Services, build_schema},
     http,
     jobs::{self, Jobs, worker::Handlers},
+    messaging::MessagingService,
     notifications::email::Mailer,
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
     properties::{PropertyService, catalogue::Catalogue},
@@ -76,6 +77,12 @@ impl Application {
             storage: storage.clone(),
             bookings: bookings.clone(),
             payments: payments.clone(),
+            messaging: MessagingService::new(
+                db.clone(),
+                bookings.properties.clone(),
+                bus.clone(),
+                jobs.clone(),
+            ),
         };
         let schema = build_schema(&config.graphql, services, db.clone());
         let state = AppState {

@@ -16,6 +16,7 @@ use crate::{
     bookings::{BookingMutation, BookingQuery, BookingService},
     config::GraphqlConfig,
     error::AppError,
+    messaging::{MessagingMutation, MessagingQuery, MessagingService},
     payments::PaymentService,
     properties::{PropertyMutation, PropertyQuery, PropertyService},
     storage::Storage,
@@ -23,7 +24,13 @@ use crate::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, UserQuery, PropertyQuery, BookingQuery);
+pub struct Query(
+    node::NodeQuery,
+    UserQuery,
+    PropertyQuery,
+    BookingQuery,
+    MessagingQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -31,6 +38,7 @@ pub struct Mutation(
     UserMutation,
     PropertyMutation,
     BookingMutation,
+    MessagingMutation,
 );
 
 pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -44,6 +52,7 @@ pub struct Services {
     pub storage: Storage,
     pub bookings: BookingService,
     pub payments: PaymentService,
+    pub messaging: MessagingService,
 }
 
 pub trait ServicesExt {

@@ -10,6 +10,7 @@ use crate::{
     auth::actor::actor,
     bookings::{Booking, resolvers::Payment},
     error::AppError,
+    messaging::{Conversation, Message},
     properties::{
         queries::visible_property,
         resolvers::photo,
@@ -28,6 +29,8 @@ pub enum Node {
     Photo(Photo),
     Booking(Booking),
     Payment(Payment),
+    Conversation(Conversation),
+    Message(Message),
 }
 
 #[derive(Default)]
@@ -83,6 +86,24 @@ impl NodeQuery {
                     .await
                     .extend()?
                     .map(|row| Node::Payment(Payment::from(row)))
+            }
+            (NodeType::Conversation, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .messaging
+                    .visible(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Conversation(Conversation::from(row)))
+            }
+            (NodeType::Message, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .messaging
+                    .visible_message(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Message(Message::from(row)))
             }
             _ => None,
         })
