@@ -54,7 +54,9 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(
                         ConversationParticipants::LastReadAt,
                     ))
-                    .col(timestamp_with_time_zone(ConversationParticipants::UpdatedAt))
+                    .col(timestamp_with_time_zone(
+                        ConversationParticipants::UpdatedAt,
+                    ))
                     .primary_key(
                         Index::create()
                             .col(ConversationParticipants::ConversationId)

@@ -58,7 +58,9 @@ mod tests {
     #[test]
     fn bodies_are_trimmed_and_bounded() {
         assert_eq!(
-            MessageBody::parse("  hi  ").map(MessageBody::into_inner).ok(),
+            MessageBody::parse("  hi  ")
+                .map(MessageBody::into_inner)
+                .ok(),
             Some("hi".to_owned())
         );
         assert!(MessageBody::parse("   ").is_err());

@@ -10,8 +10,8 @@ use std::{
 
 use async_graphql::dataloader::{HashMapCache, Loader};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter, QuerySelect, Statement, Value,
+    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, Statement, Value,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -127,11 +127,7 @@ impl Loader<(Uuid, Window)> for MessagesLoader {
         let windows: HashSet<Window> = keys.iter().map(|k| k.1).collect();
         let mut out = HashMap::with_capacity(keys.len());
         for window in windows {
-            let ids: Vec<Uuid> = keys
-                .iter()
-                .filter(|k| k.1 == window)
-                .map(|k| k.0)
-                .collect();
+            let ids: Vec<Uuid> = keys.iter().filter(|k| k.1 == window).map(|k| k.0).collect();
             let rows = self.window(&ids, window).await?;
             let mut by: HashMap<Uuid, Vec<_>> = ids.iter().map(|id| (*id, Vec::new())).collect();
             for row in rows {

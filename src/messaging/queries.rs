@@ -33,10 +33,9 @@ pub async fn prime(
     let db_error = |e: std::sync::Arc<sea_orm::DbErr>| {
         async_graphql::ErrorExtensions::extend(&AppError::from(e))
     };
-    let participants =
-        loader::<ParticipantsLoader>(ctx)?.load_many(rows.iter().map(|r| r.id));
-    let last = loader::<MessageLoader>(ctx)?
-        .load_many(rows.iter().filter_map(|r| r.last_message_id));
+    let participants = loader::<ParticipantsLoader>(ctx)?.load_many(rows.iter().map(|r| r.id));
+    let last =
+        loader::<MessageLoader>(ctx)?.load_many(rows.iter().filter_map(|r| r.last_message_id));
     let listings =
         loader::<PropertyLoader>(ctx)?.load_many(rows.iter().filter_map(|r| r.property_id));
     let (participants, last, listings) = futures_util::join!(participants, last, listings);

@@ -14,6 +14,7 @@ mod fake_smtp;
 mod fake_stripe;
 mod health;
 mod login;
+mod messaging;
 mod migrations;
 mod payments;
 mod photos;
