@@ -165,7 +165,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             )
             .await?;
             println!(
-                "seeded {} users ({} hosts), {} properties, {} amenity links, {} blocked nights, {} bookings, {} payments in {:.1} s",
+                "seeded {} users ({} hosts), {} properties, {} amenity links, {} blocked nights, {} bookings, {} payments, {} conversations, {} messages in {:.1} s",
                 report.users,
                 report.hosts,
                 report.properties,
@@ -173,6 +173,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 report.blocked_nights,
                 report.bookings,
                 report.payments,
+                report.conversations,
+                report.messages,
                 report.seconds
             );
             println!(

@@ -15,6 +15,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod jobs;
+pub mod messaging;
 pub mod notifications;
 pub mod payments;
 pub mod properties;

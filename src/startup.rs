@@ -18,6 +18,7 @@ use crate::{
     graphql::{Services, build_schema},
     http,
     jobs::{self, Jobs, worker::Handlers},
+    messaging::MessagingService,
     notifications::NotificationService,
     notifications::email::Mailer,
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
@@ -80,6 +81,12 @@ impl Application {
             bookings: bookings.clone(),
             payments: payments.clone(),
             notifications: NotificationService::new(db.clone()),
+            messaging: MessagingService::new(
+                db.clone(),
+                bookings.properties.clone(),
+                bus.clone(),
+                jobs.clone(),
+            ),
         };
         let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
         let state = AppState {

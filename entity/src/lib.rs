@@ -6,6 +6,9 @@
 pub mod amenity;
 pub mod booking;
 pub mod calendar_day;
+pub mod conversation;
+pub mod conversation_participant;
+pub mod message;
 pub mod notification;
 pub mod payment;
 pub mod property;

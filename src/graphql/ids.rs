@@ -16,6 +16,8 @@ pub enum NodeType {
     Booking,
     Payment,
     Notification,
+    Conversation,
+    Message,
 }
 
 impl NodeType {
@@ -28,6 +30,8 @@ impl NodeType {
             Self::Booking => "Booking",
             Self::Payment => "Payment",
             Self::Notification => "Notification",
+            Self::Conversation => "Conversation",
+            Self::Message => "Message",
         }
     }
 
@@ -40,6 +44,8 @@ impl NodeType {
             Self::Booking,
             Self::Payment,
             Self::Notification,
+            Self::Conversation,
+            Self::Message,
         ]
         .into_iter()
         .find(|t| t.name() == name)

@@ -16,6 +16,7 @@ use crate::{
     bookings::{BookingMutation, BookingQuery, BookingService, BookingSubscription},
     config::GraphqlConfig,
     error::AppError,
+    messaging::{MessagingMutation, MessagingQuery, MessagingService, MessagingSubscription},
     notifications::{
         NotificationMutation, NotificationQuery, NotificationService, NotificationSubscription,
     },
@@ -33,6 +34,7 @@ pub struct Query(
     PropertyQuery,
     BookingQuery,
     NotificationQuery,
+    MessagingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -42,10 +44,15 @@ pub struct Mutation(
     PropertyMutation,
     BookingMutation,
     NotificationMutation,
+    MessagingMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(BookingSubscription, NotificationSubscription);
+pub struct Subscription(
+    BookingSubscription,
+    MessagingSubscription,
+    NotificationSubscription,
+);
 
 pub type RoostSchema = Schema<Query, Mutation, Subscription>;
 
@@ -59,6 +66,7 @@ pub struct Services {
     pub bookings: BookingService,
     pub payments: PaymentService,
     pub notifications: NotificationService,
+    pub messaging: MessagingService,
 }
 
 pub trait ServicesExt {

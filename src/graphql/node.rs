@@ -10,6 +10,7 @@ use crate::{
     auth::actor::actor,
     bookings::{Booking, resolvers::Payment},
     error::AppError,
+    messaging::{Conversation, Message},
     notifications::Notification,
     properties::{
         queries::visible_property,
@@ -30,6 +31,8 @@ pub enum Node {
     Booking(Booking),
     Payment(Payment),
     Notification(Notification),
+    Conversation(Conversation),
+    Message(Message),
 }
 
 #[derive(Default)]
@@ -96,6 +99,24 @@ impl NodeQuery {
                     .map(|row| Node::Notification(Notification(row))),
                 None => None,
             },
+            (NodeType::Conversation, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .messaging
+                    .visible(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Conversation(Conversation::from(row)))
+            }
+            (NodeType::Message, Some(uuid)) => {
+                let viewer = actor(ctx).await?;
+                ctx.services()?
+                    .messaging
+                    .visible_message(viewer, uuid)
+                    .await
+                    .extend()?
+                    .map(|row| Node::Message(Message::from(row)))
+            }
             _ => None,
         })
     }

@@ -17,6 +17,9 @@
 //! REFUNDED or PARTIALLY_REFUNDED when cancelled, VOIDED when declined or
 //! unanswered, none while unpaid. No notifications are seeded.
 //!
+//! 20,000 messages in about 4,000 conversations between guests and hosts,
+//! most about a listing the guest booked (see `messages`).
+//!
 //! Identifiers and creation times of users and listings derive from the
 //! seed and a fixed anchor date; calendar dates, and the times of bookings
 //! and payments, are counted from the day of seeding (holds and requests
@@ -24,6 +27,7 @@
 
 mod bookings;
 mod data;
+mod messages;
 pub mod photos;
 mod properties;
 mod users;
@@ -62,6 +66,8 @@ pub struct SeedReport {
     pub blocked_nights: usize,
     pub bookings: usize,
     pub payments: usize,
+    pub conversations: usize,
+    pub messages: usize,
     pub seconds: f64,
 }
 
@@ -124,6 +130,7 @@ pub async fn seed(
     let people = users::insert(&txn, options, &password_hash).await?;
     let listings = properties::insert(&txn, options, &people.hosts).await?;
     let stays = bookings::insert(&txn, options, &listings.listings, &people.travellers).await?;
+    let threads = messages::insert(&txn, options, &people.hosts, &people.travellers).await?;
     txn.commit().await?;
     if db.get_database_backend() == DbBackend::Postgres {
         // Fresh statistics for the planner, and a visibility map so that
@@ -138,6 +145,8 @@ pub async fn seed(
         blocked_nights: listings.blocked_nights,
         bookings: stays.bookings,
         payments: stays.payments,
+        conversations: threads.conversations,
+        messages: threads.messages,
         seconds: started.elapsed().as_secs_f64(),
     })
 }

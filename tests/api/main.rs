@@ -15,6 +15,7 @@ mod fake_stripe;
 mod health;
 mod live_client;
 mod login;
+mod messaging;
 mod migrations;
 mod payments;
 mod photos;

@@ -609,3 +609,143 @@ async fn a_first_visit_to_the_demo() {
         p["quote"]["total"]
     );
 }
+
+#[derive(FromQueryResult, PartialEq, Debug)]
+struct MessageRow {
+    id: uuid::Uuid,
+    conversation_id: uuid::Uuid,
+    sender_id: uuid::Uuid,
+    body: String,
+}
+
+async fn message_rows(db: &DatabaseConnection) -> Vec<MessageRow> {
+    MessageRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT id, conversation_id, sender_id, body FROM messages ORDER BY id",
+    ))
+    .all(db)
+    .await
+    .expect("message rows")
+}
+
+/// The messages of the workload: as many as the scale says, in
+/// conversations of two, with the denormalized fields agreeing with a
+/// recomputation from the messages; the same seed gives the same ones.
+#[tokio::test]
+async fn seeded_messages_have_the_workload_shape() {
+    let a = seeded(0.05, 11).await;
+    let db = &a.db;
+    assert_eq!(count_rows(db, "messages").await, 1_000);
+    let conversations = count_rows(db, "conversations").await;
+    assert!(
+        (1_000 / 9..=1_000 / 3).contains(&conversations),
+        "{conversations}"
+    );
+    assert_eq!(
+        count_rows(db, "conversation_participants").await,
+        2 * conversations
+    );
+    // 1 to 9 messages each; most about a booked listing.
+    assert_eq!(
+        count_where(
+            db,
+            "conversations c",
+            "(SELECT COUNT(*) FROM messages m WHERE m.conversation_id = c.id) NOT BETWEEN 1 AND 9"
+        )
+        .await,
+        0
+    );
+    let about = count_where(
+        db,
+        "conversations c",
+        "EXISTS (SELECT 1 FROM bookings b WHERE b.property_id = c.property_id)",
+    )
+    .await;
+    assert!(
+        about * 10 >= conversations * 5,
+        "{about} of {conversations}"
+    );
+    // Every sender takes part; nobody talks to themself.
+    assert_eq!(
+        count_where(
+            db,
+            "messages m",
+            "NOT EXISTS (SELECT 1 FROM conversation_participants p \
+             WHERE p.conversation_id = m.conversation_id AND p.user_id = m.sender_id)"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "conversations c",
+            "(SELECT COUNT(DISTINCT p.user_id) FROM conversation_participants p WHERE p.conversation_id = c.id) <> 2"
+        )
+        .await,
+        0
+    );
+    // The denormalized fields, recomputed.
+    for (table, wrong) in [
+        (
+            "conversations c",
+            "c.updated_at <> (SELECT MAX(m.sent_at) FROM messages m WHERE m.conversation_id = c.id)",
+        ),
+        (
+            "conversations c",
+            "c.last_message_id IS NULL OR c.last_message_id <> (SELECT m.id FROM messages m \
+             WHERE m.conversation_id = c.id ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)",
+        ),
+        (
+            "conversations c",
+            "c.created_at <> (SELECT MIN(m.sent_at) FROM messages m WHERE m.conversation_id = c.id)",
+        ),
+        (
+            "conversation_participants p",
+            "p.updated_at <> (SELECT c.updated_at FROM conversations c WHERE c.id = p.conversation_id)",
+        ),
+        (
+            "conversation_participants p",
+            "p.unread_count <> (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = p.conversation_id \
+             AND m.sender_id <> p.user_id AND m.read_at IS NULL)",
+        ),
+        (
+            "messages m",
+            "m.read_at IS NOT NULL AND m.read_at < m.sent_at",
+        ),
+    ] {
+        assert_eq!(
+            count_where(db, table, wrong).await,
+            0,
+            "{table} where {wrong}"
+        );
+    }
+    // Mostly read; some of the newest still unread.
+    let unread = count_where(db, "messages", "read_at IS NULL").await;
+    assert!((1..=200).contains(&unread), "{unread}");
+    // Within the two years before today, in order.
+    let rows = entity::message::Entity::find()
+        .all(db)
+        .await
+        .expect("messages");
+    let now = Utc::now();
+    assert!(
+        rows.iter()
+            .all(|m| m.sent_at < now && m.sent_at > now - Duration::days(2 * 365 + 1)),
+        "times"
+    );
+
+    let b = seeded(0.05, 11).await;
+    let c = seeded(0.05, 12).await;
+    let messages = message_rows(db).await;
+    assert_eq!(
+        messages,
+        message_rows(&b.db).await,
+        "seed 11 twice: messages"
+    );
+    assert_ne!(
+        messages,
+        message_rows(&c.db).await,
+        "another seed: messages"
+    );
+}

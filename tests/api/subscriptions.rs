@@ -573,6 +573,59 @@ fn metric(page: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+const MESSAGE_SUB: &str = "subscription($c: ID) { messageReceived(conversationId: $c) { id body readAt sender { id } conversation { id } } }";
+
+#[tokio::test]
+async fn messages_reach_their_recipient_live_and_nobody_else() {
+    let app = spawn_app().await;
+    let ann = app.register("ann@example.com").await;
+    let bob = app.register("bob@example.com").await;
+    let cat = app.register("cat@example.com").await;
+    let first = app.message(&ann, &bob, "Hello Bob").await;
+    let conversation = first["conversation"]["id"].as_str().expect("id").to_owned();
+    let other = app.message(&cat, &bob, "Hi from Cat").await;
+    let other_conversation = other["conversation"]["id"].as_str().expect("id").to_owned();
+
+    for protocol in [Protocol::TransportWs, Protocol::LegacyWs] {
+        let mut bob_all = Live::connect(&app, protocol, Some(&bob.access_token)).await;
+        bob_all
+            .subscribe("all", MESSAGE_SUB, json!({ "c": null }))
+            .await;
+        let mut bob_one = Live::connect(&app, protocol, Some(&bob.access_token)).await;
+        bob_one
+            .subscribe("one", MESSAGE_SUB, json!({ "c": conversation }))
+            .await;
+        let mut ann_live = Live::connect(&app, protocol, Some(&ann.access_token)).await;
+        ann_live
+            .subscribe("ann", MESSAGE_SUB, json!({ "c": null }))
+            .await;
+        // Cat is no participant of Ann and Bob's conversation.
+        let mut cat_live = Live::connect(&app, protocol, Some(&cat.access_token)).await;
+        cat_live
+            .subscribe("x", MESSAGE_SUB, json!({ "c": conversation }))
+            .await;
+        assert_eq!(first_code(&cat_live.refusal("x").await), "FORBIDDEN");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let sent = app.message(&ann, &bob, "Are you there?").await;
+        let from_cat = app.message(&cat, &bob, "Me again").await;
+        for (live, id) in [(&mut bob_all, "all"), (&mut bob_one, "one")] {
+            let m = &live.event(id).await["messageReceived"];
+            assert_eq!(m["id"], sent["id"]);
+            assert_eq!(m["body"], "Are you there?");
+            assert_eq!(m["readAt"], Value::Null);
+            assert_eq!(m["sender"]["id"], ann.user_id.as_str());
+            assert_eq!(m["conversation"]["id"], conversation.as_str());
+        }
+        let m = &bob_all.event("all").await["messageReceived"];
+        assert_eq!(m["id"], from_cat["id"]);
+        assert_eq!(m["conversation"]["id"], other_conversation.as_str());
+        // Only the chosen conversation; and never one's own messages.
+        bob_one.quiet_for(Duration::from_millis(300)).await;
+        ann_live.quiet_for(Duration::from_millis(100)).await;
+    }
+}
+
 /// A second instance on `a`'s database and Redis, sharing its secret; `None`
 /// (and a note) unless PostgreSQL and Redis are configured.
 pub async fn second_instance(a: &TestApp, secret: &str) -> Option<(TestApp, tempfile::TempDir)> {
@@ -650,6 +703,17 @@ async fn events_caused_on_one_instance_reach_subscribers_on_another() {
         transition(&event, "bookingStatusChanged"),
         step(Some("AWAITING_HOST"), "CONFIRMED")
     );
+
+    // Messages: sent through A, received on B.
+    let mut host_messages = Live::connect(&b, Protocol::LegacyWs, Some(&host.access_token)).await;
+    host_messages
+        .subscribe("m", MESSAGE_SUB, json!({ "c": null }))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let sent = a.message(&guest, &host, "What time is check-in?").await;
+    let m = &host_messages.event("m").await["messageReceived"];
+    assert_eq!(m["id"], sent["id"]);
+    assert_eq!(m["body"], "What time is check-in?");
 
     // A session ended through A closes its socket on B.
     let resp = a

@@ -40,6 +40,7 @@ impl Extension for RequestScopeExtension {
         request.data.insert(ViewerCache::default());
         let keep = !is_subscription(&request);
         crate::properties::loaders::install(&mut request.data, &self.db, keep);
+        crate::messaging::install(&mut request.data, &self.db, keep);
         next.run(ctx, request).await
     }
 }
