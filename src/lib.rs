@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod payments;
 pub mod properties;
 pub mod redis;
+pub mod reviews;
 pub mod seed;
 pub mod startup;
 pub mod state;

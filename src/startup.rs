@@ -22,6 +22,7 @@ use crate::{
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
     properties::{PropertyService, catalogue::Catalogue},
     redis::Redis,
+    reviews::ReviewService,
     state::AppState,
     storage::Storage,
     users::UserService,
@@ -76,6 +77,7 @@ impl Application {
             storage: storage.clone(),
             bookings: bookings.clone(),
             payments: payments.clone(),
+            reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
         let schema = build_schema(&config.graphql, services, db.clone());
         let state = AppState {

@@ -16,6 +16,7 @@ pub enum NodeType {
     Booking,
     Payment,
     Notification,
+    Review,
 }
 
 impl NodeType {
@@ -28,6 +29,7 @@ impl NodeType {
             Self::Booking => "Booking",
             Self::Payment => "Payment",
             Self::Notification => "Notification",
+            Self::Review => "Review",
         }
     }
 
@@ -40,6 +42,7 @@ impl NodeType {
             Self::Booking,
             Self::Payment,
             Self::Notification,
+            Self::Review,
         ]
         .into_iter()
         .find(|t| t.name() == name)

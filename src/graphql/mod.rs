@@ -18,6 +18,7 @@ use crate::{
     error::AppError,
     payments::PaymentService,
     properties::{PropertyMutation, PropertyQuery, PropertyService},
+    reviews::{ReviewMutation, ReviewService},
     storage::Storage,
     users::{UserMutation, UserQuery, UserService},
 };
@@ -31,6 +32,7 @@ pub struct Mutation(
     UserMutation,
     PropertyMutation,
     BookingMutation,
+    ReviewMutation,
 );
 
 pub type RoostSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -44,6 +46,7 @@ pub struct Services {
     pub storage: Storage,
     pub bookings: BookingService,
     pub payments: PaymentService,
+    pub reviews: ReviewService,
 }
 
 pub trait ServicesExt {

@@ -39,6 +39,7 @@ impl Extension for RequestScopeExtension {
     ) -> ServerResult<Request> {
         request.data.insert(ViewerCache::default());
         crate::properties::loaders::install(&mut request.data, &self.db);
+        crate::reviews::install(&mut request.data, &self.db);
         next.run(ctx, request).await
     }
 }
