@@ -108,10 +108,8 @@ pub async fn record(conn: &impl ConnectionTrait, n: NewNotification) -> AppResul
 pub async fn announce(bus: &EventBus, jobs: &Jobs, recorded: impl IntoIterator<Item = Recorded>) {
     for Recorded(notification) in recorded {
         let notification_id = notification.id;
-        bus.publish(Event::NotificationCreated(NotificationCreated {
-            notification,
-        }))
-        .await;
+        bus.publish(Event::NotificationCreated(NotificationCreated { notification }))
+            .await;
         jobs.enqueue(Job::SendEmail { notification_id }).await;
     }
 }
