@@ -144,17 +144,19 @@ pub async fn pages(
     };
     let mut filter = format!("{column} IN ({})", ids.join(", "));
     if let Some(c) = after {
+        // Placeholders are bound in the order they appear in the text
+        // (SQLite's `?` are positional).
+        let rating = match order {
+            ReviewOrder::Newest => None,
+            ReviewOrder::Highest => Some("<"),
+            ReviewOrder::Lowest => Some(">"),
+        }
+        .map(|beyond| (beyond, bind(c.r.into()), bind(c.r.into())));
         let (at1, at2, id) = (bind(c.at.into()), bind(c.at.into()), bind(c.id.into()));
         let newer = format!("(created_at < {at1} OR (created_at = {at2} AND id < {id}))");
-        let cond = match order {
-            ReviewOrder::Newest => newer,
-            ReviewOrder::Highest | ReviewOrder::Lowest => {
-                let (r1, r2) = (bind(c.r.into()), bind(c.r.into()));
-                let beyond = if order == ReviewOrder::Highest {
-                    "<"
-                } else {
-                    ">"
-                };
+        let cond = match rating {
+            None => newer,
+            Some((beyond, r1, r2)) => {
                 format!("(rating {beyond} {r1} OR (rating = {r2} AND {newer}))")
             }
         };
