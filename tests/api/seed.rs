@@ -717,7 +717,11 @@ async fn seeded_reviews_have_the_workload_shape_and_exact_aggregates() {
         0
     );
     assert!(count_where(db, "properties", "rating_count > 0").await > 100);
-    for p in entity::property::Entity::find().all(db).await.expect("listings") {
+    for p in entity::property::Entity::find()
+        .all(db)
+        .await
+        .expect("listings")
+    {
         let expected = if p.rating_count > 0 {
             f64::from(p.rating_sum) / f64::from(p.rating_count)
         } else {
