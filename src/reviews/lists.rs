@@ -15,6 +15,11 @@ use crate::{
 };
 use entity::review::Model;
 
+/// An author's reviews show where their listing is public (a listing's own
+/// reviews show wherever the listing does).
+pub const LISTED: &str = "EXISTS (SELECT 1 FROM properties p WHERE p.id = reviews.property_id \
+     AND p.status = 'LISTED' AND p.deleted_at IS NULL)";
+
 /// Whose reviews.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Owner {
@@ -143,6 +148,9 @@ pub async fn pages(
         ReviewOrder::Lowest => "rating ASC, created_at DESC, id DESC",
     };
     let mut filter = format!("{column} IN ({})", ids.join(", "));
+    if let Owner::Author(_) = first {
+        filter = format!("{filter} AND {LISTED}");
+    }
     if let Some(c) = after {
         // Placeholders are bound in the order they appear in the text
         // (SQLite's `?` are positional).

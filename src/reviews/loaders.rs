@@ -100,6 +100,7 @@ impl Loader<Uuid> for WrittenCountLoader {
             .column(R::AuthorId)
             .column_as(Expr::col(R::Id).count(), "n")
             .filter(R::AuthorId.is_in(authors))
+            .filter(Expr::cust(super::lists::LISTED))
             .group_by(R::AuthorId)
             .into_model::<AuthorCount>()
             .all(&self.0)

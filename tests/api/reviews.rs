@@ -743,6 +743,27 @@ async fn reviews_come_in_each_order_with_cursors_that_page_through_them() {
     .await;
     assert_eq!(rest, vec![5, 3]);
     assert_eq!(conn["pageInfo"]["hasNextPage"], false);
+    // Reviews of a listing that is not public any more are not shown.
+    let resp = app
+        .gql_as(
+            Some(&host.access_token),
+            "mutation($id: ID!) { updateProperty(id: $id, input: { status: UNLISTED }) { status } }",
+            json!({ "id": property }),
+        )
+        .await;
+    assert_eq!(
+        resp["data"]["updateProperty"]["status"], "UNLISTED",
+        "{resp}"
+    );
+    let (hidden, conn) = titles(
+        &app,
+        written,
+        json!({ "id": guest.user_id }),
+        &["user", "reviewsWritten"],
+    )
+    .await;
+    assert!(hidden.is_empty());
+    assert_eq!(conn["totalCount"], 0);
     let (none, conn) = titles(
         &app,
         written,
