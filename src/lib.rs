@@ -21,6 +21,7 @@ pub mod payments;
 pub mod properties;
 pub mod realtime;
 pub mod redis;
+pub mod reviews;
 pub mod seed;
 pub mod startup;
 pub mod state;

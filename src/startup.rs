@@ -25,6 +25,7 @@ use crate::{
     properties::{PropertyService, catalogue::Catalogue},
     realtime::Hub,
     redis::Redis,
+    reviews::ReviewService,
     state::AppState,
     storage::Storage,
     users::UserService,
@@ -87,6 +88,7 @@ impl Application {
                 bus.clone(),
                 jobs.clone(),
             ),
+            reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
         let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
         let state = AppState {

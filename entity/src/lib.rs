@@ -16,6 +16,7 @@ pub mod property_amenity;
 pub mod property_photo;
 pub mod provider_event;
 pub mod refresh_token;
+pub mod review;
 pub mod saved_property;
 pub mod session;
 pub mod user;

@@ -28,6 +28,10 @@ pub struct Model {
     pub role: Role,
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
+    /// Sum and count of the overall ratings of reviews of all this user's
+    /// listings, kept with each review.
+    pub host_rating_sum: i64,
+    pub host_rating_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

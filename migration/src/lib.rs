@@ -10,6 +10,7 @@ mod m20261123_000002_create_sessions;
 mod m20261124_000003_create_amenities;
 mod m20261124_000004_create_properties;
 mod m20261124_000005_create_bookings;
+mod m20261124_000006_create_reviews;
 mod m20261124_000007_create_conversations;
 
 pub use m20261124_000003_create_amenities::CATALOGUE as AMENITY_CATALOGUE;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_amenities::Migration),
             Box::new(m20261124_000004_create_properties::Migration),
             Box::new(m20261124_000005_create_bookings::Migration),
+            Box::new(m20261124_000006_create_reviews::Migration),
             Box::new(m20261124_000007_create_conversations::Migration),
         ]
     }

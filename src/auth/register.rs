@@ -79,6 +79,7 @@ impl AuthService {
             avatar_url: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            ..Default::default()
         }
         .insert(&txn)
         .await;

@@ -100,6 +100,14 @@ impl Booking {
         self.row.refund_cents.map(|c| self.money(c))
     }
 
+    /// The guest's review of this stay, once written.
+    async fn review(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::reviews::Review>> {
+        crate::reviews::queries::of_booking(ctx, self.row.id).await
+    }
+
     async fn created_at(&self) -> DateTime {
         self.row.created_at.into()
     }

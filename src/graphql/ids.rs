@@ -18,6 +18,7 @@ pub enum NodeType {
     Notification,
     Conversation,
     Message,
+    Review,
 }
 
 impl NodeType {
@@ -32,6 +33,7 @@ impl NodeType {
             Self::Notification => "Notification",
             Self::Conversation => "Conversation",
             Self::Message => "Message",
+            Self::Review => "Review",
         }
     }
 
@@ -46,6 +48,7 @@ impl NodeType {
             Self::Notification,
             Self::Conversation,
             Self::Message,
+            Self::Review,
         ]
         .into_iter()
         .find(|t| t.name() == name)

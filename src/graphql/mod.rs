@@ -23,6 +23,7 @@ use crate::{
     payments::PaymentService,
     properties::{PropertyMutation, PropertyQuery, PropertyService},
     realtime::Hub,
+    reviews::{ReviewMutation, ReviewService},
     storage::Storage,
     users::{UserMutation, UserQuery, UserService},
 };
@@ -45,6 +46,7 @@ pub struct Mutation(
     BookingMutation,
     NotificationMutation,
     MessagingMutation,
+    ReviewMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -67,6 +69,7 @@ pub struct Services {
     pub payments: PaymentService,
     pub notifications: NotificationService,
     pub messaging: MessagingService,
+    pub reviews: ReviewService,
 }
 
 pub trait ServicesExt {

@@ -17,6 +17,7 @@ use crate::{
         resolvers::photo,
         types::{Amenity, Photo, Property},
     },
+    reviews::Review,
     users::{User, loader::load_user},
 };
 
@@ -33,6 +34,7 @@ pub enum Node {
     Notification(Notification),
     Conversation(Conversation),
     Message(Message),
+    Review(Review),
 }
 
 #[derive(Default)]
@@ -116,6 +118,22 @@ impl NodeQuery {
                     .await
                     .extend()?
                     .map(|row| Node::Message(Message::from(row)))
+            }
+            (NodeType::Review, Some(uuid)) => {
+                // Reviews are public where their listing is.
+                let row = crate::properties::resolvers::loader::<
+                    crate::reviews::loaders::ReviewLoader,
+                >(ctx)?
+                .load_one(uuid)
+                .await
+                .map_err(AppError::from)
+                .extend()?;
+                match row {
+                    Some(row) if visible_property(ctx, row.property_id).await?.is_some() => {
+                        Some(Node::Review(Review::from(row)))
+                    }
+                    _ => None,
+                }
             }
             _ => None,
         })

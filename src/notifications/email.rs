@@ -426,6 +426,8 @@ mod tests {
             role: Set(entity::user::Role::Guest),
             bio: Set(None),
             avatar_url: Set(None),
+            host_rating_sum: Set(0),
+            host_rating_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }

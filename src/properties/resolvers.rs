@@ -161,6 +161,19 @@ impl Property {
         &self.rating
     }
 
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] first: Option<i32>,
+        after: Option<String>,
+        #[graphql(default_with = "Some(crate::reviews::ReviewOrder::Newest)")] order_by: Option<
+            crate::reviews::ReviewOrder,
+        >,
+    ) -> async_graphql::Result<crate::reviews::ReviewConnection> {
+        let order = order_by.unwrap_or(crate::reviews::ReviewOrder::Newest);
+        crate::reviews::queries::of_listing(ctx, self, first, after, order).await
+    }
+
     /// One entry per date in [from, to); at most 366 days.
     async fn calendar(
         &self,

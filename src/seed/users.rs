@@ -63,6 +63,7 @@ pub async fn insert(
             avatar_url: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
+            ..Default::default()
         });
     }
     let count = rows.len();

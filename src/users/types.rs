@@ -63,6 +63,9 @@ pub struct User {
     pub role: Role,
     pub bio: Option<String>,
     pub avatar_url: Option<String>,
+    /// Sum and count of the overall ratings of this host's reviews.
+    pub host_rating_sum: i64,
+    pub host_rating_count: i32,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
     /// Set when the user is shown to themself by a mutation that has no
@@ -81,6 +84,8 @@ impl From<entity::user::Model> for User {
             role: m.role.into(),
             bio: m.bio,
             avatar_url: m.avatar_url,
+            host_rating_sum: m.host_rating_sum,
+            host_rating_count: m.host_rating_count,
             created_at: m.created_at,
             updated_at: m.updated_at,
             shown_to_self: false,
@@ -191,5 +196,19 @@ impl User {
             page.has_previous,
             total,
         ))
+    }
+
+    /// Average overall rating across this host's properties; null when none is reviewed.
+    async fn host_rating(&self) -> Option<f64> {
+        crate::reviews::queries::host_rating(self.host_rating_sum, self.host_rating_count)
+    }
+
+    async fn reviews_written(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<crate::reviews::ReviewConnection> {
+        crate::reviews::queries::written_by(ctx, self.id, first, after).await
     }
 }

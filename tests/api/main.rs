@@ -22,6 +22,7 @@ mod photos;
 mod profile;
 mod properties;
 mod register;
+mod reviews;
 mod schema;
 mod search;
 mod seed;

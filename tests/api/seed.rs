@@ -749,3 +749,166 @@ async fn seeded_messages_have_the_workload_shape() {
         "another seed: messages"
     );
 }
+
+#[derive(FromQueryResult, PartialEq, Debug)]
+struct ReviewRow {
+    id: uuid::Uuid,
+    booking_id: uuid::Uuid,
+    rating: i32,
+    cleanliness: Option<i32>,
+    value: Option<i32>,
+    comment: String,
+    host_response: Option<String>,
+}
+
+async fn review_rows(db: &DatabaseConnection) -> Vec<ReviewRow> {
+    ReviewRow::find_by_statement(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT id, booking_id, rating, cleanliness, value, comment, host_response FROM reviews ORDER BY id",
+    ))
+    .all(db)
+    .await
+    .expect("review rows")
+}
+
+/// Reviews of the workload: on completed stays that ended more than 14 days
+/// ago (those of the last 14 days are left to review), mostly good, and the
+/// listings' and hosts' aggregates exactly what the reviews give.
+#[tokio::test]
+async fn seeded_reviews_have_the_workload_shape_and_exact_aggregates() {
+    let app = seeded(0.05, 3).await;
+    let db = &app.db;
+    let today = Utc::now().date_naive();
+    let cutoff = today - Duration::days(14);
+    let older = count_where(
+        db,
+        "bookings",
+        &format!("status = 'COMPLETED' AND check_out < '{cutoff}'"),
+    )
+    .await;
+    let reviews = count_rows(db, "reviews").await;
+    // 1,500 at this scale when there are that many stays to review.
+    assert_eq!(reviews, older.min(1500), "{older} older completed stays");
+    assert!(reviews >= 900, "{reviews}");
+    // Only completed stays, older than 14 days, of their own guest and host.
+    assert_eq!(
+        count_where(
+            db,
+            "reviews r JOIN bookings b ON b.id = r.booking_id",
+            &format!(
+                "b.status <> 'COMPLETED' OR b.check_out >= '{cutoff}' OR r.author_id <> b.guest_id \
+                 OR r.host_id <> b.host_id OR r.property_id <> b.property_id"
+            ),
+        )
+        .await,
+        0
+    );
+    let reviewable = count_where(
+        db,
+        "bookings",
+        &format!("status = 'COMPLETED' AND check_out >= '{cutoff}' AND check_out < '{today}'"),
+    )
+    .await;
+    assert!(reviewable >= 10, "{reviewable} reviewable stays");
+    // Ratings lean to 4 and 5; most rate the categories; some answered.
+    let good = count_where(db, "reviews", "rating >= 4").await;
+    assert!(good * 100 >= reviews * 75, "{good} of {reviews}");
+    let bad = count_where(db, "reviews", "rating <= 2").await;
+    assert!(bad > 0 && bad * 100 <= reviews * 10, "{bad} of {reviews}");
+    let rated = count_where(db, "reviews", "cleanliness IS NOT NULL").await;
+    assert!(rated * 100 >= reviews * 70 && rated < reviews, "{rated}");
+    let answered = count_where(db, "reviews", "host_response IS NOT NULL").await;
+    assert!(
+        answered * 100 >= reviews * 20 && answered * 100 <= reviews * 40,
+        "{answered}"
+    );
+    assert_eq!(
+        count_where(
+            db,
+            "reviews",
+            "(host_response IS NULL) <> (host_responded_at IS NULL) OR host_responded_at < created_at"
+        )
+        .await,
+        0
+    );
+
+    // Every listing's summary, and every host's rating, is a recomputation
+    // over the reviews.
+    let mut disagree = vec![
+        "p.rating_count <> (SELECT COUNT(*) FROM reviews r WHERE r.property_id = p.id)".to_owned(),
+        "p.rating_sum <> (SELECT COALESCE(SUM(r.rating), 0) FROM reviews r WHERE r.property_id = p.id)"
+            .to_owned(),
+    ];
+    for c in [
+        "cleanliness",
+        "accuracy",
+        "check_in",
+        "communication",
+        "location",
+        "value",
+    ] {
+        disagree.push(format!(
+            "p.{c}_count <> (SELECT COUNT(r.{c}) FROM reviews r WHERE r.property_id = p.id) \
+             OR p.{c}_sum <> (SELECT COALESCE(SUM(r.{c}), 0) FROM reviews r WHERE r.property_id = p.id)"
+        ));
+    }
+    assert_eq!(
+        count_where(db, "properties p", &disagree.join(" OR ")).await,
+        0
+    );
+    assert!(count_where(db, "properties", "rating_count > 0").await > 100);
+    for p in entity::property::Entity::find()
+        .all(db)
+        .await
+        .expect("listings")
+    {
+        let expected = if p.rating_count > 0 {
+            f64::from(p.rating_sum) / f64::from(p.rating_count)
+        } else {
+            0.0
+        };
+        assert!((p.rating_avg - expected).abs() < 1e-9, "{p:?}");
+    }
+    assert_eq!(
+        count_where(
+            db,
+            "users u",
+            "u.host_rating_count <> (SELECT COUNT(*) FROM reviews r WHERE r.host_id = u.id) \
+             OR u.host_rating_sum <> (SELECT COALESCE(SUM(r.rating), 0) FROM reviews r WHERE r.host_id = u.id)"
+        )
+        .await,
+        0
+    );
+
+    // The app reads them: the newest review of a reviewed listing, and its
+    // host's rating.
+    let listing = entity::property::Entity::find()
+        .all(db)
+        .await
+        .expect("listings")
+        .into_iter()
+        .max_by_key(|p| (p.rating_count, p.id))
+        .expect("a reviewed listing");
+    let resp = app
+        .gql(
+            "query($id: ID!) { property(id: $id) { rating { count } reviews(first: 3) { totalCount nodes { rating author { firstName } } } host { hostRating } } }",
+            json!({ "id": encode(NodeType::Property, listing.id).0 }),
+        )
+        .await;
+    let p = &resp["data"]["property"];
+    assert_eq!(p["rating"]["count"], listing.rating_count, "{resp}");
+    assert_eq!(p["reviews"]["totalCount"], listing.rating_count);
+    assert_eq!(p["reviews"]["nodes"].as_array().map(Vec::len), Some(3));
+    assert!(p["host"]["hostRating"].is_f64(), "{resp}");
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_reviews() {
+    let a = seeded(0.02, 5).await;
+    let b = seeded(0.02, 5).await;
+    let c = seeded(0.02, 6).await;
+    let rows = review_rows(&a.db).await;
+    assert!(rows.len() >= 300, "{}", rows.len());
+    assert_eq!(rows, review_rows(&b.db).await, "seed 5 twice");
+    assert_ne!(rows, review_rows(&c.db).await, "another seed");
+}

@@ -41,6 +41,7 @@ impl Extension for RequestScopeExtension {
         let keep = !is_subscription(&request);
         crate::properties::loaders::install(&mut request.data, &self.db, keep);
         crate::messaging::install(&mut request.data, &self.db, keep);
+        crate::reviews::install(&mut request.data, &self.db, keep);
         next.run(ctx, request).await
     }
 }
