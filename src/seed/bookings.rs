@@ -46,10 +46,12 @@ pub fn count(scale: f64) -> usize {
 }
 
 /// Stays check in at the earliest this many days before the day of seeding,
-const PAST_DAYS: i64 = 365;
-/// and check out at the latest this many days after it (as far ahead as a
-/// guest may book).
-const FUTURE_DAYS: i64 = BOOKING_WINDOW_DAYS;
+const PAST_DAYS: i64 = 550;
+/// and check out at the latest this many days after it: two years in all,
+/// most of it past, so there are enough finished stays for the workload's
+/// 30,000 reviews.
+const FUTURE_DAYS: i64 = 180;
+const _: () = assert!(FUTURE_DAYS <= BOOKING_WINDOW_DAYS);
 
 /// The app's default fees (ROOST_SERVICE_FEE_PERCENT, ROOST_TAX_PERCENT).
 const FEES: Fees = Fees {

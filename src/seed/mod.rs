@@ -6,8 +6,8 @@
 //! 30 to 800 a night, and 50,000 bookings with one payment per paid booking.
 //! Every seeded user's password is `password123!`.
 //!
-//! The bookings' stays fall in the year before and the year after the day of
-//! seeding, and no two stays of one listing overlap (nor touch a night its
+//! The bookings' stays fall in the 550 days before and the 180 days after the
+//! day of seeding, and no two stays of one listing overlap (nor touch a night its
 //! host blocked). Stays that ended are mostly COMPLETED (some of them in the
 //! last two weeks, not reviewed yet), the rest CANCELLED with their refund,
 //! EXPIRED or DECLINED; a stay under way is CONFIRMED; coming stays are
@@ -19,8 +19,8 @@
 //!
 //! 20,000 messages in about 4,000 conversations between guests and hosts,
 //! most about a listing the guest booked (see `messages`).
-//! Up to 30,000 reviews at scale 1 go to completed stays that ended more
-//! than 14 days ago (as many as there are: about 20,000 at scale 1); the
+//! 30,000 reviews at scale 1 go to completed stays that ended more than 14
+//! days ago (of about 32,000 such stays at scale 1); the
 //! stays of the last 14 days stay unreviewed. Ratings lean to 4 and 5, most
 //! reviews rate the categories too, about a third have the host's response,
 //! and every listing's rating summary and every host's rating is exactly
