@@ -33,6 +33,7 @@ env_vars=(
   ROOST_DATA_DIR="$data"
   ROOST_SERVE_RUNS_WORKER=true
   ROOST_LOG_LEVEL=warn
+  RUST_LOG=warn
 )
 if command -v psql >/dev/null && psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then
   db="roost_bench_subs_$$"
@@ -54,7 +55,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-env "${env_vars[@]}" target/release/roost serve &
+env "${env_vars[@]}" "${CARGO_TARGET_DIR:-target}/release/roost" serve &
 pid=$!
 for _ in $(seq 1 100); do
   curl -fs "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break

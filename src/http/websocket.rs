@@ -40,6 +40,12 @@ use crate::{
 
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest message a client may send (as for an HTTP JSON body); a
+/// larger one closes the socket (1009).
+pub const MAX_MESSAGE_SIZE: usize = super::graphql::MAX_JSON_BODY;
+/// Read and write buffer of each socket.
+const BUFFER_SIZE: usize = 8 * 1024;
+
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     headers
         .get(header::UPGRADE)
@@ -74,6 +80,13 @@ pub async fn upgrade(state: AppState, req: Request) -> Response {
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        // Small buffers: most sockets sit idle, and the defaults (128 KiB
+        // each way) would cost every one of them a quarter of a megabyte.
+        .read_buffer_size(BUFFER_SIZE)
+        .write_buffer_size(BUFFER_SIZE)
+        // No message a client sends needs more than a request body may hold.
+        .max_message_size(MAX_MESSAGE_SIZE)
+        .max_frame_size(MAX_MESSAGE_SIZE)
         .on_upgrade(move |socket| serve(state, socket, protocol, meta))
 }
 

@@ -127,3 +127,37 @@ async fn a_bad_token_is_refused_at_connection_init() {
         assert_eq!(refused["type"], "connection_error", "{refused}");
     }
 }
+
+#[tokio::test]
+async fn an_oversized_message_closes_the_socket() {
+    let app = spawn_app().await;
+    let mut ws = connect(&app, "/graphql", "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut ws).await, Ok(json!({ "type": "connection_ack" })));
+    // Just over the 1 MiB a request body may hold.
+    let query = format!("{{ me {{ id }} }} #{}", "x".repeat(1024 * 1024));
+    let _ = ws
+        .send(Message::text(
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }).to_string(),
+        ))
+        .await;
+    // 1009: message too big (or the connection simply ends).
+    match next(&mut ws).await {
+        Err(Some(1009)) | Err(None) => {}
+        other => panic!("expected the socket closed, got {other:?}"),
+    }
+    // A message within the limit is fine on a new socket.
+    let mut ws = connect(&app, "/graphql", "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init" })).await;
+    assert_eq!(next(&mut ws).await, Ok(json!({ "type": "connection_ack" })));
+    let query = format!("{{ me {{ id }} }} #{}", "x".repeat(900 * 1024));
+    send(
+        &mut ws,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }),
+    )
+    .await;
+    assert_eq!(
+        next(&mut ws).await,
+        Ok(json!({ "id": "1", "type": "next", "payload": { "data": { "me": null } } }))
+    );
+}
