@@ -70,6 +70,8 @@ pub struct RawConfig {
     pub introspection: bool,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
+    /// Root or aliased fields one operation may ask for.
+    pub max_query_aliases: usize,
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
     /// Comma-separated origins allowed to call the API from a browser, or
@@ -149,6 +151,7 @@ impl Default for RawConfig {
             introspection: true,
             max_query_depth: 12,
             max_query_complexity: 1000,
+            max_query_aliases: 30,
             shutdown_timeout: Duration::from_secs(30),
             cors_origins: None,
             public_url: None,
@@ -314,6 +317,7 @@ pub struct GraphqlConfig {
     pub introspection: bool,
     pub max_depth: usize,
     pub max_complexity: usize,
+    pub max_aliases: usize,
 }
 
 fn percent(name: &str, value: Decimal) -> anyhow::Result<Decimal> {
@@ -333,6 +337,7 @@ impl Default for GraphqlConfig {
             introspection: raw.introspection,
             max_depth: raw.max_query_depth,
             max_complexity: raw.max_query_complexity,
+            max_aliases: raw.max_query_aliases,
         }
     }
 }
@@ -449,6 +454,7 @@ impl Config {
                 introspection: raw.introspection,
                 max_depth: raw.max_query_depth,
                 max_complexity: raw.max_query_complexity,
+                max_aliases: raw.max_query_aliases,
             },
             shutdown_timeout: raw.shutdown_timeout,
             public_url: raw.public_url.filter(|u| !u.is_empty()),

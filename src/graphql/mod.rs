@@ -98,6 +98,9 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     .extension(extensions::DepthLimit {
         max: config.max_depth,
     })
+    .extension(extensions::OperationLimits {
+        max_aliases: config.max_aliases,
+    })
     .extension(extensions::AuthGate)
     .extension(extensions::OperationMetrics::default());
     if !config.introspection {

@@ -79,6 +79,7 @@ pub async fn connection(
 #[Object]
 impl MessagingQuery {
     /// The viewer's conversations, most recently updated first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,

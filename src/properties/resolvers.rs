@@ -161,6 +161,7 @@ impl Property {
         &self.rating
     }
 
+    #[graphql(complexity = "crate::graphql::connection::cost(first, 10, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -216,6 +217,7 @@ impl Property {
     }
 
     /// Only the host and admins may read it; FORBIDDEN for everyone else.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn bookings(
         &self,
         ctx: &Context<'_>,

@@ -138,6 +138,20 @@ impl Hub {
             .unwrap_or(0)
     }
 
+    /// Subscriptions of clients (session watchers left out).
+    pub fn subscriptions(&self) -> usize {
+        self.table
+            .topics
+            .lock()
+            .map(|t| {
+                t.iter()
+                    .filter(|(topic, _)| !matches!(topic, Topic::Session(_)))
+                    .map(|(_, slots)| slots.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

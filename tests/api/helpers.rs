@@ -20,6 +20,8 @@ pub struct TestApp {
     pub statements: roost::db::StatementCounter,
     /// The server's event bus, to watch what it publishes.
     pub bus: roost::events::EventBus,
+    /// Its subscription router, to see subscriptions registered.
+    pub hub: roost::realtime::Hub,
     shutdown: Option<oneshot::Sender<()>>,
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
@@ -147,6 +149,7 @@ pub async fn start(config: Config) -> TestApp {
     let db = application.state().db.clone();
     let statements = application.state().statements.clone();
     let bus = application.state().bus.clone();
+    let hub = application.state().hub.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until(async {
         let _ = rx.await;
@@ -158,6 +161,7 @@ pub async fn start(config: Config) -> TestApp {
         db,
         statements,
         bus,
+        hub,
         shutdown: Some(tx),
         server: Some(server),
         _data_dir: None,

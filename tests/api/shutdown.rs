@@ -14,6 +14,8 @@ use crate::helpers::{AUTH_FIELDS, PASSWORD, SOON, spawn_with};
 fn slow_hashing(f: figment::Figment) -> figment::Figment {
     f.merge(("argon2_memory_kib", 65536))
         .merge(("argon2_iterations", 12))
+        // However slow the machine, the request is let finish.
+        .merge(("shutdown_timeout", 60))
 }
 
 fn register_body(email: &str) -> Value {

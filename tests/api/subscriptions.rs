@@ -27,6 +27,20 @@ fn host_sub() -> String {
 const NOTIFICATION_SUB: &str =
     "subscription { notificationReceived { id kind title body readAt booking { id } } }";
 
+/// Waits until `app` serves exactly `n` subscriptions (those of sockets
+/// closed before have gone, the new ones are registered).
+async fn subscribed(app: &TestApp, n: usize) {
+    let deadline = tokio::time::Instant::now() + crate::helpers::SOON;
+    while app.hub.subscriptions() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} subscriptions, not {n}",
+            app.hub.subscriptions()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A request-to-book listing of a new host, and a guest.
 async fn host_and_guest(app: &TestApp) -> (Session, Session, String) {
     let host = app.host("host@example.com").await;
@@ -103,7 +117,7 @@ async fn a_bookings_changes_arrive_in_order_on_both_protocols() {
             .subscribe("h", &booking_sub(), json!({ "id": booking }))
             .await;
         // Give the subscriptions a moment to be registered.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        subscribed(&app, 2).await;
 
         app.pay(&guest, &booking, "pm_card_visa").await;
         app.wait_for(&guest, &booking, "AWAITING_HOST", |b| {
@@ -148,7 +162,7 @@ async fn hosts_see_new_requests_and_every_change_of_their_listings() {
         Live::connect(&app, Protocol::TransportWs, Some(&other_host.access_token)).await;
     live.subscribe("1", &host_sub(), json!({})).await;
     other.subscribe("1", &host_sub(), json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&app, 2).await;
 
     let booking = id_of(&app.book(&guest, &listing, 5, 3).await);
     let event = live.event("1").await;
@@ -212,7 +226,7 @@ async fn only_the_guest_the_host_and_admins_may_follow_a_booking() {
     let mut live = Live::connect(&app, Protocol::TransportWs, Some(&admin.access_token)).await;
     live.subscribe("1", &booking_sub(), json!({ "id": booking }))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&app, 1).await;
     app.pay(&guest, &booking, "pm_card_visa").await;
     let event = live.event("1").await;
     assert_eq!(
@@ -247,7 +261,7 @@ async fn every_notification_is_delivered_live_to_its_user_only() {
     let mut host_live = Live::connect(&app, Protocol::LegacyWs, Some(&host.access_token)).await;
     guest_live.subscribe("n", NOTIFICATION_SUB, json!({})).await;
     host_live.subscribe("n", NOTIFICATION_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&app, 2).await;
 
     let booking = id_of(&app.book(&guest, &listing, 5, 3).await);
     app.pay(&guest, &booking, "pm_card_visa").await;
@@ -428,7 +442,7 @@ async fn a_socket_closes_when_its_session_ends() {
         live.subscribe("n", NOTIFICATION_SUB, json!({})).await;
         // Another session of the same user stays open.
         let mut other = Live::connect(&app, protocol, Some(&ann.access_token)).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        subscribed(&app, 1).await;
         let resp = app
             .gql(
                 "mutation($t: String!) { logout(refreshToken: $t) }",
@@ -449,7 +463,7 @@ async fn a_client_that_falls_behind_is_told_and_dropped() {
         .expect("a user id");
     let mut live = Live::connect(&app, Protocol::TransportWs, Some(&ann.access_token)).await;
     live.subscribe("n", NOTIFICATION_SUB, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&app, 1).await;
     // A burst far faster than any client reads.
     const BURST: usize = 2000;
     for _ in 0..BURST {
@@ -540,7 +554,7 @@ async fn a_socket_holds_a_bounded_number_of_subscriptions() {
     live.subscribe("1", NOTIFICATION_SUB, json!({})).await;
     live.subscribe("2", &host_sub(), json!({})).await;
     // (Operations start concurrently: let these two be counted first.)
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    subscribed(&app, 2).await;
     live.subscribe("3", NOTIFICATION_SUB, json!({})).await;
     assert_eq!(first_code(&live.refusal("3").await), "RATE_LIMITED");
     // Completing one frees its place.
@@ -551,7 +565,9 @@ async fn a_socket_holds_a_bounded_number_of_subscriptions() {
         Some(Got::Message(m)) if m["type"] == "complete" && m["id"] == "1" => {}
         Some(other) => panic!("unexpected {other:?}"),
     }
+    subscribed(&app, 1).await;
     live.subscribe("4", NOTIFICATION_SUB, json!({})).await;
+    subscribed(&app, 2).await;
     live.quiet_for(Duration::from_millis(300)).await;
     let metrics = metrics_page(&app).await;
     // (The recorder is shared by every test of this process: at least ours.)
@@ -605,7 +621,7 @@ async fn messages_reach_their_recipient_live_and_nobody_else() {
             .subscribe("x", MESSAGE_SUB, json!({ "c": conversation }))
             .await;
         assert_eq!(first_code(&cat_live.refusal("x").await), "FORBIDDEN");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        subscribed(&app, 3).await;
 
         let sent = app.message(&ann, &bob, "Are you there?").await;
         let from_cat = app.message(&cat, &bob, "Me again").await;
@@ -666,7 +682,7 @@ async fn events_caused_on_one_instance_reach_subscribers_on_another() {
     guest_notes
         .subscribe("n", NOTIFICATION_SUB, json!({}))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscribed(&b, 2).await;
 
     // ... while everything happens through A.
     let booking = id_of(&a.book(&guest, &listing, 5, 3).await);
@@ -690,7 +706,7 @@ async fn events_caused_on_one_instance_reach_subscribers_on_another() {
     guest_live
         .subscribe("g", &booking_sub(), json!({ "id": booking }))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscribed(&b, 3).await;
     a.pay(&guest, &booking, "pm_card_visa").await;
     let event = guest_live.event("g").await;
     assert_eq!(
@@ -709,7 +725,7 @@ async fn events_caused_on_one_instance_reach_subscribers_on_another() {
     host_messages
         .subscribe("m", MESSAGE_SUB, json!({ "c": null }))
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    subscribed(&b, 4).await;
     let sent = a.message(&guest, &host, "What time is check-in?").await;
     let m = &host_messages.event("m").await["messageReceived"];
     assert_eq!(m["id"], sent["id"]);
