@@ -91,6 +91,8 @@ impl Application {
             reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
         let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
+        let persisted =
+            http::persisted::PersistedQueries::new(&config.persisted_queries, redis.clone())?;
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -107,6 +109,7 @@ impl Application {
             bookings,
             payments,
             mailer,
+            persisted,
         };
         Ok(Self { listener, state })
     }

@@ -33,6 +33,7 @@ pub struct AppState {
     pub bookings: BookingService,
     pub payments: PaymentService,
     pub mailer: Mailer,
+    pub persisted: crate::http::persisted::PersistedQueries,
 }
 
 impl AppState {

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 
 pub use jwt_secret::JwtSecret;
 
-use crate::properties::pricing::Fees;
+use crate::{
+    http::persisted::{Mode as PersistedMode, PersistedQueriesConfig},
+    properties::pricing::Fees,
+};
 
 /// Where the server runs: development is forgiving, production refuses
 /// settings that are only safe on a laptop.
@@ -123,6 +126,16 @@ pub struct RawConfig {
     pub subscription_buffer: usize,
     /// Subscriptions one WebSocket may hold at once.
     pub ws_max_subscriptions: usize,
+    /// `off`, `apq` (register on first use) or `only` (the manifest's
+    /// operations only).
+    pub persisted_queries: PersistedMode,
+    /// An Apollo persisted query manifest (JSON); required with `only`.
+    pub persisted_queries_file: Option<PathBuf>,
+    /// How long Redis keeps a registered query.
+    #[serde(with = "duration")]
+    pub persisted_queries_ttl: Duration,
+    /// Registered queries kept in process when there is no Redis.
+    pub persisted_queries_max_entries: usize,
 }
 
 impl Default for RawConfig {
@@ -174,6 +187,10 @@ impl Default for RawConfig {
             ws_idle_timeout: Duration::from_secs(75),
             subscription_buffer: 256,
             ws_max_subscriptions: 100,
+            persisted_queries: PersistedMode::Apq,
+            persisted_queries_file: None,
+            persisted_queries_ttl: Duration::from_secs(30 * 24 * 3600),
+            persisted_queries_max_entries: 10_000,
             payment_provider: "simulated".into(),
             stripe_secret_key: None,
             stripe_webhook_secret: None,
@@ -206,6 +223,7 @@ pub struct Config {
     pub payments: PaymentsConfig,
     pub email: EmailConfig,
     pub realtime: RealtimeConfig,
+    pub persisted_queries: PersistedQueriesConfig,
 }
 
 /// Live subscriptions over WebSocket.
@@ -416,6 +434,15 @@ impl Config {
         if raw.database_max_connections == 0 {
             bail!("ROOST_DATABASE_MAX_CONNECTIONS must be at least 1");
         }
+        let persisted_queries_file = raw
+            .persisted_queries_file
+            .filter(|p| !p.as_os_str().is_empty());
+        if raw.persisted_queries == PersistedMode::Only && persisted_queries_file.is_none() {
+            bail!(
+                "ROOST_PERSISTED_QUERIES_FILE must name a persisted query manifest \
+                 when ROOST_PERSISTED_QUERIES=only"
+            );
+        }
         argon2::Params::new(raw.argon2_memory_kib, raw.argon2_iterations, 1, None).map_err(
             |e| anyhow::anyhow!("ROOST_ARGON2_MEMORY_KIB / ROOST_ARGON2_ITERATIONS: {e}"),
         )?;
@@ -481,6 +508,13 @@ impl Config {
             bookings: crate::bookings::service::Windows {
                 hold: raw.hold_window,
                 host_answer: raw.host_answer_window,
+            },
+            persisted_queries: PersistedQueriesConfig {
+                mode: raw.persisted_queries,
+                manifest: persisted_queries_file,
+                ttl: raw.persisted_queries_ttl.max(Duration::from_secs(1)),
+                max_entries: raw.persisted_queries_max_entries.max(1),
+                allow_introspection: raw.introspection,
             },
             realtime: RealtimeConfig {
                 ping_interval: raw.ws_ping_interval.max(Duration::from_millis(100)),

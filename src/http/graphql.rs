@@ -9,7 +9,8 @@
 //! either type.
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
+    BatchRequest, BatchResponse, Executor, Request as GqlRequest, Response as GqlResponse,
+    Variables,
 };
 use axum::{
     extract::{Request, State},
@@ -65,9 +66,17 @@ struct WireRequest {
 
 impl WireRequest {
     fn into_request(self) -> Result<GqlRequest, String> {
-        let query = self
-            .query
-            .ok_or("`query` is required and must be a string")?;
+        // With a persisted query hash the text may be left out; it is
+        // looked up by `persisted::PersistedQueries::resolve`.
+        let hashed = self
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("persistedQuery").is_some_and(|p| !p.is_null()));
+        let query = match self.query {
+            Some(query) => query,
+            None if hashed => String::new(),
+            None => return Err("`query` is required and must be a string".into()),
+        };
         let mut request = GqlRequest::new(query).variables(Variables::from_json(Value::Object(
             self.variables.unwrap_or_default(),
         )));
@@ -239,7 +248,12 @@ pub async fn get(State(state): State<AppState>, req: Request) -> Response {
         Err(message) => return request_error(StatusCode::BAD_REQUEST, code::BAD_REQUEST, &message),
     };
     let meta = RequestMeta::of(&req);
-    let mut request = request;
+    // A hash is resolved to its text first, so that a mutation sent by
+    // hash is refused like any other.
+    let mut request = match state.persisted.resolve(request).await {
+        Ok(r) => r,
+        Err(rejection) => return persisted_rejection(media, rejection),
+    };
     // GET never changes anything: find the operation and refuse mutations
     // before running it. A document that does not parse is left for the
     // executor to report.
@@ -339,12 +353,18 @@ async fn execute(
     };
     match batch {
         BatchRequest::Single(r) => {
-            let response = state.schema.execute(data(r)).await;
+            let response = match state.persisted.resolve(r).await {
+                Ok(r) => state.schema.execute(data(r)).await,
+                Err(rejection) => return persisted_rejection(media, rejection),
+            };
             single_response(media, response, meta.request_id.as_deref())
         }
         BatchRequest::Batch(rs) => {
-            let responses = state
-                .schema
+            let executor = super::persisted::PersistedExecutor {
+                schema: state.schema.clone(),
+                persisted: state.persisted.clone(),
+            };
+            let responses = executor
                 .execute_batch(BatchRequest::Batch(rs.into_iter().map(data).collect()))
                 .await;
             let items: Vec<Value> = match responses {
@@ -403,6 +423,19 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
         );
     }
     response
+}
+
+/// A persisted query that could not be resolved. "Not found" and "not
+/// supported" ask the client to retry and answer 200 whatever the media
+/// type (Apollo Client stops sending hashes after a 400); the others are
+/// request errors like any other.
+fn persisted_rejection(media: MediaType, rejection: super::persisted::Rejection) -> Response {
+    if rejection.is_retry_signal() {
+        let (_, value) = body(rejection.into_response(), None);
+        json_response(StatusCode::OK, media, &value)
+    } else {
+        single_response(media, rejection.into_response(), None)
+    }
 }
 
 fn json_response(status: StatusCode, media: MediaType, value: &Value) -> Response {

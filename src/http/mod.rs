@@ -4,6 +4,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod negotiate;
+pub mod persisted;
 pub mod playground;
 pub mod webhooks;
 pub mod websocket;

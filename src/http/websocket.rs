@@ -143,7 +143,11 @@ async fn serve(
     let hub = state.hub.clone();
     let refused_flag = refused.clone();
     let on_init_connection = connection.clone();
-    let gql = GqlWebSocket::new(state.schema.clone(), input, protocol)
+    let executor = super::persisted::PersistedExecutor {
+        schema: state.schema.clone(),
+        persisted: state.persisted.clone(),
+    };
+    let gql = GqlWebSocket::new(executor, input, protocol)
         .connection_data(connection_data)
         .on_connection_init(move |payload| async move {
             let credentials = auth

@@ -18,6 +18,7 @@ mod login;
 mod messaging;
 mod migrations;
 mod payments;
+mod persisted_queries;
 mod photos;
 mod profile;
 mod properties;
