@@ -90,7 +90,14 @@ impl Application {
             ),
             reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
-        let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
+        let rate_limits = crate::ratelimit::RateLimits::new(&config.rate_limits, redis.as_ref());
+        let schema = build_schema(
+            &config.graphql,
+            services,
+            db.clone(),
+            hub.clone(),
+            rate_limits.clone(),
+        );
         let state = AppState {
             config: Arc::new(config),
             db,
@@ -107,6 +114,7 @@ impl Application {
             bookings,
             payments,
             mailer,
+            rate_limits,
         };
         Ok(Self { listener, state })
     }

@@ -33,6 +33,7 @@ pub struct AppState {
     pub bookings: BookingService,
     pub payments: PaymentService,
     pub mailer: Mailer,
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 impl AppState {

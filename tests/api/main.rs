@@ -21,6 +21,7 @@ mod payments;
 mod photos;
 mod profile;
 mod properties;
+mod rate_limits;
 mod register;
 mod reviews;
 mod schema;

@@ -5,6 +5,7 @@ mod depth_limit;
 mod error_codes;
 mod metrics;
 mod no_introspection;
+mod rate_limits;
 mod request_scope;
 
 pub use auth_gate::AuthGate;
@@ -12,4 +13,5 @@ pub use depth_limit::{DepthLimit, INTROSPECTION_MAX_DEPTH};
 pub use error_codes::{ErrorCodes, is_request_error};
 pub use metrics::OperationMetrics;
 pub use no_introspection::NoIntrospection;
+pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
