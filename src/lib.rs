@@ -19,6 +19,7 @@ pub mod messaging;
 pub mod notifications;
 pub mod payments;
 pub mod properties;
+pub mod ratelimit;
 pub mod realtime;
 pub mod redis;
 pub mod reviews;

@@ -90,7 +90,14 @@ impl Application {
             ),
             reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
-        let schema = build_schema(&config.graphql, services, db.clone(), hub.clone());
+        let rate_limits = crate::ratelimit::RateLimits::new(&config.rate_limits, redis.as_ref());
+        let schema = build_schema(
+            &config.graphql,
+            services,
+            db.clone(),
+            hub.clone(),
+            rate_limits.clone(),
+        );
         let persisted =
             http::persisted::PersistedQueries::new(&config.persisted_queries, redis.clone())?;
         let state = AppState {
@@ -110,6 +117,7 @@ impl Application {
             payments,
             mailer,
             persisted,
+            rate_limits,
         };
         Ok(Self { listener, state })
     }

@@ -34,6 +34,7 @@ pub struct AppState {
     pub payments: PaymentService,
     pub mailer: Mailer,
     pub persisted: crate::http::persisted::PersistedQueries,
+    pub rate_limits: crate::ratelimit::RateLimits,
 }
 
 impl AppState {

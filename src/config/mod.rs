@@ -136,6 +136,18 @@ pub struct RawConfig {
     pub persisted_queries_ttl: Duration,
     /// Registered queries kept in process when there is no Redis.
     pub persisted_queries_max_entries: usize,
+    /// Requests per second per client IP (0: no limit).
+    pub rate_limit_ip_per_second: u32,
+    pub rate_limit_ip_burst: u32,
+    /// Operations per second per signed-in user (0: no limit).
+    pub rate_limit_user_per_second: u32,
+    pub rate_limit_user_burst: u32,
+    /// `register`, `login` and `refreshSession` per minute per client IP
+    /// (0: no limit).
+    pub rate_limit_auth_per_minute: u32,
+    /// Comma-separated addresses or CIDR blocks of reverse proxies whose
+    /// `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<String>,
 }
 
 impl Default for RawConfig {
@@ -191,6 +203,12 @@ impl Default for RawConfig {
             persisted_queries_file: None,
             persisted_queries_ttl: Duration::from_secs(30 * 24 * 3600),
             persisted_queries_max_entries: 10_000,
+            rate_limit_ip_per_second: 100,
+            rate_limit_ip_burst: 200,
+            rate_limit_user_per_second: 50,
+            rate_limit_user_burst: 100,
+            rate_limit_auth_per_minute: 60,
+            trusted_proxies: None,
             payment_provider: "simulated".into(),
             stripe_secret_key: None,
             stripe_webhook_secret: None,
@@ -224,6 +242,32 @@ pub struct Config {
     pub email: EmailConfig,
     pub realtime: RealtimeConfig,
     pub persisted_queries: PersistedQueriesConfig,
+    pub rate_limits: RateLimitConfig,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: crate::ratelimit::TrustedProxies,
+}
+
+/// Rate limits (RULES §9); a rate or burst of 0 turns its limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    pub ip_per_second: u32,
+    pub ip_burst: u32,
+    pub user_per_second: u32,
+    pub user_burst: u32,
+    pub auth_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let raw = RawConfig::default();
+        Self {
+            ip_per_second: raw.rate_limit_ip_per_second,
+            ip_burst: raw.rate_limit_ip_burst,
+            user_per_second: raw.rate_limit_user_per_second,
+            user_burst: raw.rate_limit_user_burst,
+            auth_per_minute: raw.rate_limit_auth_per_minute,
+        }
+    }
 }
 
 /// Live subscriptions over WebSocket.
@@ -443,6 +487,12 @@ impl Config {
                  when ROOST_PERSISTED_QUERIES=only"
             );
         }
+        let trusted_proxies = raw
+            .trusted_proxies
+            .as_deref()
+            .unwrap_or("")
+            .parse()
+            .map_err(|e| anyhow::anyhow!("ROOST_TRUSTED_PROXIES: {e}"))?;
         argon2::Params::new(raw.argon2_memory_kib, raw.argon2_iterations, 1, None).map_err(
             |e| anyhow::anyhow!("ROOST_ARGON2_MEMORY_KIB / ROOST_ARGON2_ITERATIONS: {e}"),
         )?;
@@ -522,6 +572,14 @@ impl Config {
                 buffer: raw.subscription_buffer.max(1),
                 max_subscriptions: raw.ws_max_subscriptions.max(1),
             },
+            rate_limits: RateLimitConfig {
+                ip_per_second: raw.rate_limit_ip_per_second,
+                ip_burst: raw.rate_limit_ip_burst,
+                user_per_second: raw.rate_limit_user_per_second,
+                user_burst: raw.rate_limit_user_burst,
+                auth_per_minute: raw.rate_limit_auth_per_minute,
+            },
+            trusted_proxies,
             worker: WorkerConfig {
                 in_serve: raw.serve_runs_worker.unwrap_or(!production),
                 poll_interval: raw.job_poll_interval,

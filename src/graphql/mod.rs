@@ -117,8 +117,10 @@ pub fn build_schema(
     services: Services,
     db: DatabaseConnection,
     hub: Hub,
+    limits: crate::ratelimit::RateLimits,
 ) -> RoostSchema {
     schema_builder(config)
+        .extension(extensions::OperationRateLimits { limits })
         .extension(extensions::RequestScope { db })
         .data(services)
         .data(hub)

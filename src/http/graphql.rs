@@ -16,7 +16,9 @@ use axum::{
     extract::{Request, State},
     http::{
         HeaderName, HeaderValue, StatusCode,
-        header::{ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, WWW_AUTHENTICATE},
+        header::{
+            ACCEPT, ALLOW, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, USER_AGENT, WWW_AUTHENTICATE,
+        },
     },
     response::{IntoResponse, Response},
 };
@@ -42,7 +44,17 @@ pub const MAX_UPLOADS: usize = 4;
 
 /// A request error answered before anything runs.
 pub fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    request_error_with(status, code, message, json!({}))
+}
+
+/// The same, with more `extensions` beside the code (e.g. `retryAfter`).
+pub fn request_error_with(status: StatusCode, code: &str, message: &str, extra: Value) -> Response {
+    let mut extensions = Map::new();
+    extensions.insert("code".into(), Value::from(code));
+    if let Value::Object(extra) = extra {
+        extensions.extend(extra);
+    }
+    let body = json!({ "errors": [{ "message": message, "extensions": extensions }] });
     (
         status,
         [(
@@ -134,10 +146,18 @@ impl RequestMeta {
             authorization: header(AUTHORIZATION),
             request_id: header(HeaderName::from_static("x-request-id")),
             client: ClientInfo {
+                // Worked out once by `rate_limit::per_ip` (trusted proxies
+                // and X-Forwarded-For); the socket's peer otherwise.
                 ip: req
                     .extensions()
-                    .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                    .map(|c| c.0.ip().to_string()),
+                    .get::<crate::ratelimit::ClientIp>()
+                    .map(|c| c.0)
+                    .or_else(|| {
+                        req.extensions()
+                            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                            .map(|c| c.0.ip().to_canonical())
+                    })
+                    .map(|ip| ip.to_string()),
                 user_agent: header(USER_AGENT),
             },
         }
@@ -402,12 +422,23 @@ fn body(response: GqlResponse, request_id: Option<&str>) -> (bool, Value) {
 }
 
 fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
-    let unauthenticated = is_request_error(&response)
-        && response.errors.iter().any(|e| {
-            e.extensions.as_ref().and_then(|x| x.get("code"))
-                == Some(&async_graphql::Value::from(code::UNAUTHENTICATED))
-        });
+    let has_code = |wanted: &str| {
+        is_request_error(&response)
+            && response.errors.iter().any(|e| {
+                e.extensions.as_ref().and_then(|x| x.get("code"))
+                    == Some(&async_graphql::Value::from(wanted))
+            })
+    };
+    let unauthenticated = has_code(code::UNAUTHENTICATED);
+    let rate_limited = has_code(code::RATE_LIMITED).then(|| retry_after(&response));
     let (request_error, value) = body(response, request_id);
+    if let Some(retry_after) = rate_limited {
+        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &value);
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+        return response;
+    }
     let status = if unauthenticated {
         StatusCode::UNAUTHORIZED
     } else if request_error && media == MediaType::GraphqlResponseJson {
@@ -436,6 +467,20 @@ fn persisted_rejection(media: MediaType, rejection: super::persisted::Rejection)
     } else {
         single_response(media, rejection.into_response(), None)
     }
+}
+
+/// The longest `retryAfter` among a response's errors (at least 1).
+fn retry_after(response: &GqlResponse) -> u64 {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| match e.extensions.as_ref()?.get("retryAfter")? {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(1)
+        .max(1)
 }
 
 fn json_response(status: StatusCode, media: MediaType, value: &Value) -> Response {

@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod negotiate;
 pub mod persisted;
 pub mod playground;
+pub mod rate_limit;
 pub mod webhooks;
 pub mod websocket;
 
@@ -31,9 +32,16 @@ use crate::state::AppState;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    let mut router = Router::new()
+    // The per-IP limit covers GraphQL (and its WebSocket upgrades) only:
+    // health checks and metrics scrapes are never refused.
+    let api = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(ws_only))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::per_ip,
+        ));
+    let mut router = api
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/metrics", get(metrics::render))

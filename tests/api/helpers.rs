@@ -112,7 +112,12 @@ pub fn base_figment(data_dir: &std::path::Path, database_url: &str) -> Figment {
         .merge(("argon2_memory_kib", 256))
         .merge(("argon2_iterations", 1))
         .merge(("shutdown_timeout", 5))
-        .merge(("job_poll_interval", "50ms"));
+        .merge(("job_poll_interval", "50ms"))
+        // Tests register and sign in quickly from one address; the rate
+        // limits' own tests turn them on with small budgets.
+        .merge(("rate_limit_ip_per_second", 0))
+        .merge(("rate_limit_user_per_second", 0))
+        .merge(("rate_limit_auth_per_minute", 0));
     if let Some(redis) = redis_url() {
         figment = figment.merge(("redis_url", redis)).merge((
             "redis_prefix",

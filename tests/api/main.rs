@@ -23,6 +23,7 @@ mod photos;
 mod profile;
 mod properties;
 mod query_limits;
+mod rate_limits;
 mod register;
 mod reviews;
 mod schema;

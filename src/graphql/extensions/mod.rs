@@ -6,6 +6,7 @@ mod error_codes;
 mod metrics;
 mod no_introspection;
 mod operation_limits;
+mod rate_limits;
 mod request_scope;
 
 pub use auth_gate::AuthGate;
@@ -14,4 +15,5 @@ pub use error_codes::{ErrorCodes, is_request_error};
 pub use metrics::OperationMetrics;
 pub use no_introspection::NoIntrospection;
 pub use operation_limits::{MAX_DIRECTIVES, OperationLimits};
+pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
