@@ -77,6 +77,9 @@ pub struct RawConfig {
     pub max_query_aliases: usize,
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
+    /// How long one HTTP request may run before it is stopped.
+    #[serde(with = "duration")]
+    pub request_timeout: Duration,
     /// Comma-separated origins allowed to call the API from a browser, or
     /// `*`. Unset: any origin in development, none in production.
     pub cors_origins: Option<String>,
@@ -178,6 +181,7 @@ impl Default for RawConfig {
             max_query_complexity: 1000,
             max_query_aliases: 30,
             shutdown_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(30),
             cors_origins: None,
             public_url: None,
             photos_dir: None,
@@ -231,6 +235,7 @@ pub struct Config {
     pub log: LogConfig,
     pub graphql: GraphqlConfig,
     pub shutdown_timeout: Duration,
+    pub request_timeout: Duration,
     pub cors_origins: Vec<String>,
     /// Unset: `http://<bound address>`.
     pub public_url: Option<String>,
@@ -534,6 +539,7 @@ impl Config {
                 max_aliases: raw.max_query_aliases,
             },
             shutdown_timeout: raw.shutdown_timeout,
+            request_timeout: raw.request_timeout.max(Duration::from_millis(100)),
             public_url: raw.public_url.filter(|u| !u.is_empty()),
             storage: StorageConfig {
                 photos_dir: raw

@@ -98,6 +98,7 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     .extension(extensions::DepthLimit {
         max: config.max_depth,
     })
+    .extension(extensions::NoNulBytes)
     .extension(extensions::OperationLimits {
         max_aliases: config.max_aliases,
     })

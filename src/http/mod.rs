@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL, the playground, WebSockets, health and metrics.
 
 pub mod graphql;
+pub mod hardening;
 pub mod health;
 pub mod metrics;
 pub mod negotiate;
@@ -39,6 +40,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws_only))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
+            hardening::request_timeout,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
             rate_limit::per_ip,
         ));
     let mut router = api
@@ -68,6 +73,7 @@ pub fn router(state: AppState) -> Router {
     .on_request(DefaultOnRequest::new().level(tracing::Level::DEBUG))
     .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
     router
+        .layer(middleware::from_fn(hardening::security_headers))
         .layer(middleware::from_fn(metrics::track))
         .layer(cors(&state))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

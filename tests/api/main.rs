@@ -28,6 +28,7 @@ mod register;
 mod reviews;
 mod schema;
 mod search;
+mod security;
 mod seed;
 mod sessions;
 mod shutdown;

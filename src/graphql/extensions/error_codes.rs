@@ -77,7 +77,12 @@ fn classify(e: &mut ServerError) {
         e.extensions
             .get_or_insert_with(Default::default)
             .set("field", path);
-    } else if e.message.starts_with("Failed to parse") {
+    } else if e.message.starts_with("Failed to parse")
+        || e.message.starts_with("Expected input type")
+        || e.message.contains("(occurred while parsing")
+    {
+        // An argument's value that does not coerce to its type (a
+        // variable declared with another type): the input is wrong.
         set_code(e, code::BAD_USER_INPUT);
     } else if e.path.is_empty() {
         set_code(e, code::GRAPHQL_VALIDATION_FAILED);
