@@ -42,6 +42,18 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     metrics::gauge!("roost_db_pool_connections", "state" => "in_use")
         .set(f64::from(pool.size.saturating_sub(pool.idle)));
     metrics::gauge!("roost_db_pool_max_connections").set(f64::from(pool.max));
+    if let Some(redis) = &state.redis {
+        // Whether Redis answers, and how fast, as of this scrape.
+        let started = Instant::now();
+        let up = matches!(
+            tokio::time::timeout(std::time::Duration::from_secs(2), redis.ping()).await,
+            Ok(Ok(()))
+        );
+        metrics::gauge!("roost_redis_up").set(if up { 1.0 } else { 0.0 });
+        if up {
+            metrics::gauge!("roost_redis_ping_seconds").set(started.elapsed().as_secs_f64());
+        }
+    }
     (
         [(
             CONTENT_TYPE,

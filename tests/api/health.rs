@@ -81,6 +81,11 @@ async fn metrics_count_operations_by_name_and_show_the_pool() {
         text.contains(r#"roost_http_requests_total{method="POST",route="/graphql",status="200"}"#),
         "{text}"
     );
+    // With Redis (the second CI pass): whether it answers.
+    if app.config.redis.is_some() {
+        assert!(text.contains("roost_redis_up 1"), "{text}");
+        assert!(text.contains("roost_redis_ping_seconds"), "{text}");
+    }
 }
 
 #[tokio::test]
