@@ -37,13 +37,14 @@ impl Worker {
         }
     }
 
-    /// Stops it and waits for it to finish its running jobs.
+    /// Stops it and waits for it to finish its running jobs (its shutdown
+    /// timeout, then closing its pools: generous, for a loaded machine).
     async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         match self.task.take() {
-            Some(task) => tokio::time::timeout(SOON, task).await??,
+            Some(task) => tokio::time::timeout(3 * SOON, task).await??,
             None => Ok(()),
         }
     }
