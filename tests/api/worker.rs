@@ -37,14 +37,15 @@ impl Worker {
         }
     }
 
-    /// Stops it and waits for it to finish its running jobs (its shutdown
-    /// timeout, then closing its pools: generous, for a loaded machine).
+    /// Stops it and waits for it to finish its running jobs: up to the
+    /// queue's 30 s shutdown timeout (a job retrying after a busy database
+    /// counts as running), then closing its pools.
     async fn stop(mut self) -> anyhow::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         match self.task.take() {
-            Some(task) => tokio::time::timeout(3 * SOON, task).await??,
+            Some(task) => tokio::time::timeout(Duration::from_secs(45), task).await??,
             None => Ok(()),
         }
     }
