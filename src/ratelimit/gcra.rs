@@ -11,6 +11,9 @@ use redis::Script;
 use super::Kind;
 use crate::redis::Redis;
 
+/// How long a Redis check may take before the request is let through.
+const REDIS_CHECK_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// `count` requests per `period`, with bursts of `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -130,13 +133,25 @@ impl Limiter {
         let wait_us = match &self.backend {
             Backend::Redis(redis, script) => {
                 let key = redis.key(format_args!("ratelimit:{}:{subject}", self.kind.label()));
-                let result: Result<i64, _> = script
-                    .key(key)
+                let mut conn = redis.conn();
+                let mut invocation = script.key(key);
+                invocation
                     .arg(self.quota.interval_us)
                     .arg(self.quota.burst)
-                    .arg(cost)
-                    .invoke_async(&mut redis.conn())
-                    .await;
+                    .arg(cost);
+                // A Redis that does not answer at once must not hold the
+                // request up: past this, the check counts as failed.
+                let result = tokio::time::timeout(
+                    REDIS_CHECK_TIMEOUT,
+                    invocation.invoke_async::<i64>(&mut conn),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(redis::RedisError::from((
+                        redis::ErrorKind::Io,
+                        "no answer in time",
+                    )))
+                });
                 match result {
                     Ok(wait) => u64::try_from(wait).unwrap_or(0),
                     Err(e) => {

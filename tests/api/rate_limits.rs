@@ -474,3 +474,79 @@ async fn instances_share_one_budget() {
         .expect("keys");
     assert_eq!(keys.len(), 2, "one auth key and one user key: {keys:?}");
 }
+
+/// A Redis of the test's own, which it can stop.
+struct OwnRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl OwnRedis {
+    fn start() -> Option<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        Some(Self { child, port })
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_limits_fail_open_when_redis_is_gone() {
+    let Some(mut redis) = OwnRedis::start() else {
+        eprintln!("skipped: needs the redis-server binary to start a Redis it can stop");
+        return;
+    };
+    let url = format!("redis://127.0.0.1:{}", redis.port);
+    // Wait for it to accept connections.
+    let mut up = false;
+    for _ in 0..50 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", redis.port))
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the test's Redis did not start");
+    let app = spawn_with(move |f| {
+        limits(
+            f.merge(("redis_url", url))
+                .merge(("redis_prefix", "failopen:")),
+            &[("rate_limit_ip_per_second", 1), ("rate_limit_ip_burst", 2)],
+        )
+    })
+    .await;
+    // Counted in Redis: the third request within the second is refused.
+    assert_eq!(typename(&app, None).await.status(), 200);
+    assert_eq!(typename(&app, None).await.status(), 200);
+    assert_limited(typename(&app, None).await).await;
+
+    let _ = redis.child.kill();
+    let _ = redis.child.wait();
+    // Redis is gone: the limiter lets requests through rather than failing
+    // them, and does not keep them waiting.
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let body = json_ok(typename(&app, None).await).await;
+        assert_eq!(body["data"]["__typename"], "Query", "{body}");
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(2), "answered in {took:?}");
+    }
+}
