@@ -18,6 +18,22 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
+impl PageInfo {
+    /// The page info of a page whose edges have `cursors`, in order.
+    pub fn of<'a>(
+        has_next_page: bool,
+        has_previous_page: bool,
+        mut cursors: impl DoubleEndedIterator<Item = &'a str> + Clone,
+    ) -> Self {
+        Self {
+            has_next_page,
+            has_previous_page,
+            start_cursor: cursors.clone().next().map(str::to_owned),
+            end_cursor: cursors.next_back().map(str::to_owned),
+        }
+    }
+}
+
 /// `first` checked against 1..=100; the error names the argument.
 pub fn page_size(first: Option<i32>, default: i32) -> AppResult<u64> {
     let first = first.unwrap_or(default);

@@ -65,12 +65,11 @@ pub async fn connection(
         })
         .collect();
     Ok(ConversationConnection {
-        page_info: PageInfo {
-            has_next_page: page.has_next,
-            has_previous_page: page.has_previous,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
+        page_info: PageInfo::of(
+            page.has_next,
+            page.has_previous,
+            edges.iter().map(|e| e.cursor.as_str()),
+        ),
         edges,
         total_count: page.total,
     })

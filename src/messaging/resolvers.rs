@@ -130,12 +130,11 @@ impl Conversation {
             (window.cursor.is_some(), more)
         };
         Ok(MessageConnection {
-            page_info: PageInfo {
+            page_info: PageInfo::of(
                 has_next_page,
                 has_previous_page,
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
+                edges.iter().map(|e| e.cursor.as_str()),
+            ),
             edges,
             total_count: total?,
         })

@@ -138,12 +138,11 @@ pub fn connection(
         })
         .collect();
     PropertyConnection {
-        page_info: PageInfo {
-            has_next_page: has_next,
-            has_previous_page: has_previous,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
+        page_info: PageInfo::of(
+            has_next,
+            has_previous,
+            edges.iter().map(|e| e.cursor.as_str()),
+        ),
         edges,
         total_count: total,
     }

@@ -40,12 +40,11 @@ async fn page(
         })
         .collect();
     Ok(ReviewConnection {
-        page_info: PageInfo {
-            has_next_page: has_next,
-            has_previous_page: key.after.is_some(),
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        },
+        page_info: PageInfo::of(
+            has_next,
+            key.after.is_some(),
+            edges.iter().map(|e| e.cursor.as_str()),
+        ),
         edges,
         total_count: total,
     })
