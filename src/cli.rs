@@ -136,7 +136,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::load(cli.config)?;
-    telemetry::init(&config.log);
+    let telemetry = telemetry::init(&config.log);
+    let outcome = run_command(command, config).await;
+    telemetry.shutdown().await;
+    outcome
+}
+
+async fn run_command(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
             let app = Application::build(config).await?;

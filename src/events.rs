@@ -74,6 +74,8 @@ const LOCAL_CAPACITY: usize = 4096;
 pub struct EventBus {
     local: broadcast::Sender<Event>,
     redis: Option<(Redis, String)>,
+    /// Moved on by every booking event, for the response cache.
+    versions: crate::cache::Versions,
 }
 
 impl EventBus {
@@ -81,6 +83,7 @@ impl EventBus {
         Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             redis: None,
+            versions: crate::cache::Versions::in_process(),
         }
     }
 
@@ -89,7 +92,8 @@ impl EventBus {
         let channel = redis.key("events");
         let bus = Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
-            redis: Some((redis, channel.clone())),
+            redis: Some((redis.clone(), channel.clone())),
+            versions: crate::cache::Versions::over_redis(redis),
         };
         let client = redis::Client::open(config.url.expose_secret())?;
         let local = bus.local.clone();
@@ -124,20 +128,32 @@ impl EventBus {
                         return;
                     }
                 };
-                let published: Result<i64, _> = redis::cmd("PUBLISH")
-                    .arg(channel)
-                    .arg(payload)
-                    .query_async(&mut redis.conn())
-                    .await;
+                let mut pipe = redis::pipe();
+                pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+                if let (Event::BookingChanged(_), Some(bump)) = (
+                    &event,
+                    self.versions.bump_command(crate::cache::Scope::Bookings),
+                ) {
+                    pipe.add_command(bump).ignore();
+                }
+                let published: Result<(), _> = pipe.query_async(&mut redis.conn()).await;
                 if let Err(e) = published {
                     tracing::error!(error = %e, "could not publish an event");
                 }
             }
             None => {
+                if let Event::BookingChanged(_) = &event {
+                    self.versions.bump_locally(crate::cache::Scope::Bookings);
+                }
                 let _ = self.local.send(event);
             }
         }
         metrics::counter!("roost_events_published_total").increment(1);
+    }
+
+    /// The public data's version counters (see `crate::cache`).
+    pub fn versions(&self) -> &crate::cache::Versions {
+        &self.versions
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {

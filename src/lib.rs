@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod bookings;
+pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod db;

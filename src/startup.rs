@@ -97,6 +97,17 @@ impl Application {
             db.clone(),
             hub.clone(),
             rate_limits.clone(),
+            crate::graphql::extensions::ResponseCache {
+                cache: config.response_cache.map(|c| {
+                    crate::cache::ResponseCache::new(
+                        redis.clone(),
+                        bus.versions().clone(),
+                        c.ttl,
+                        c.max_bytes,
+                    )
+                }),
+                versions: bus.versions().clone(),
+            },
         );
         let persisted =
             http::persisted::PersistedQueries::new(&config.persisted_queries, redis.clone())?;

@@ -68,8 +68,24 @@ pub struct RawConfig {
     pub argon2_iterations: u32,
     pub log_format: LogFormat,
     pub log_level: String,
+    /// An OpenTelemetry collector's OTLP/HTTP base URL, e.g.
+    /// `http://otel-collector:4318`; unset: no traces are exported.
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// The `service.name` traces are reported under.
+    pub otel_service_name: String,
+    /// The share of traces recorded, 0 to 1 (a parent's decision, from a
+    /// `traceparent` header, is followed).
+    pub trace_sample_ratio: f64,
     pub playground: bool,
     pub playground_assets_dir: Option<PathBuf>,
+    /// Serve anonymous queries from the response cache (Redis when
+    /// configured, in process otherwise).
+    pub response_cache: bool,
+    /// How long a cached answer is kept (writes invalidate it sooner).
+    #[serde(with = "duration")]
+    pub response_cache_ttl: Duration,
+    /// Answers larger than this are not cached.
+    pub response_cache_max_bytes: usize,
     pub introspection: bool,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
@@ -174,8 +190,14 @@ impl Default for RawConfig {
             argon2_iterations: 2,
             log_format: LogFormat::Pretty,
             log_level: "info".into(),
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: "roost".into(),
+            trace_sample_ratio: 1.0,
             playground: true,
             playground_assets_dir: None,
+            response_cache: false,
+            response_cache_ttl: Duration::from_secs(60),
+            response_cache_max_bytes: 256 * 1024,
             introspection: true,
             max_query_depth: 12,
             max_query_complexity: 1000,
@@ -248,8 +270,17 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub persisted_queries: PersistedQueriesConfig,
     pub rate_limits: RateLimitConfig,
+    /// The response cache for anonymous queries, when it is on.
+    pub response_cache: Option<ResponseCacheConfig>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::ratelimit::TrustedProxies,
+}
+
+/// The response cache (see `crate::cache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseCacheConfig {
+    pub ttl: Duration,
+    pub max_bytes: usize,
 }
 
 /// Rate limits (RULES §9); a rate or burst of 0 turns its limit off.
@@ -375,6 +406,17 @@ pub struct LogConfig {
     pub format: LogFormat,
     /// A tracing filter directive, e.g. `info` or `roost=debug,info`.
     pub level: String,
+    /// Where spans are exported, when they are.
+    pub tracing: Option<TracingConfig>,
+}
+
+/// OpenTelemetry trace export over OTLP/HTTP.
+#[derive(Debug, Clone)]
+pub struct TracingConfig {
+    /// The collector's base URL; spans go to `<endpoint>/v1/traces`.
+    pub endpoint: String,
+    pub service_name: String,
+    pub sample_ratio: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -410,7 +452,9 @@ impl Default for GraphqlConfig {
 }
 
 /// The environment variables read without the `ROOST_` prefix.
-const BARE_ENV: [&str; 5] = [
+const BARE_ENV: [&str; 7] = [
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_SERVICE_NAME",
     "DATABASE_URL",
     "REDIS_URL",
     "JWT_SECRET",
@@ -529,6 +573,19 @@ impl Config {
             log: LogConfig {
                 format: raw.log_format,
                 level: raw.log_level,
+                tracing: match raw.otel_exporter_otlp_endpoint {
+                    Some(endpoint) if !endpoint.trim().is_empty() => {
+                        if !(0.0..=1.0).contains(&raw.trace_sample_ratio) {
+                            bail!("ROOST_TRACE_SAMPLE_RATIO must be between 0 and 1");
+                        }
+                        Some(TracingConfig {
+                            endpoint: endpoint.trim().trim_end_matches('/').to_owned(),
+                            service_name: raw.otel_service_name,
+                            sample_ratio: raw.trace_sample_ratio,
+                        })
+                    }
+                    _ => None,
+                },
             },
             graphql: GraphqlConfig {
                 playground: raw.playground,
@@ -585,6 +642,10 @@ impl Config {
                 user_burst: raw.rate_limit_user_burst,
                 auth_per_minute: raw.rate_limit_auth_per_minute,
             },
+            response_cache: raw.response_cache.then_some(ResponseCacheConfig {
+                ttl: raw.response_cache_ttl,
+                max_bytes: raw.response_cache_max_bytes,
+            }),
             trusted_proxies,
             worker: WorkerConfig {
                 in_serve: raw.serve_runs_worker.unwrap_or(!production),

@@ -119,9 +119,11 @@ pub fn build_schema(
     db: DatabaseConnection,
     hub: Hub,
     limits: crate::ratelimit::RateLimits,
+    cache: extensions::ResponseCache,
 ) -> RoostSchema {
     schema_builder(config)
         .extension(extensions::OperationRateLimits { limits })
+        .extension(cache)
         .extension(extensions::RequestScope { db })
         .data(services)
         .data(hub)

@@ -431,6 +431,10 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
     };
     let unauthenticated = has_code(code::UNAUTHENTICATED);
     let rate_limited = has_code(code::RATE_LIMITED).then(|| retry_after(&response));
+    let cache_header = response
+        .http_headers
+        .get(crate::graphql::extensions::CACHE_HEADER)
+        .cloned();
     let (request_error, value) = body(response, request_id);
     if let Some(retry_after) = rate_limited {
         let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &value);
@@ -451,6 +455,12 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
         response.headers_mut().insert(
             WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+        );
+    }
+    if let Some(value) = cache_header {
+        response.headers_mut().insert(
+            HeaderName::from_static(crate::graphql::extensions::CACHE_HEADER),
+            value,
         );
     }
     response

@@ -25,7 +25,7 @@ use tower_http::{
     cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::ServeDir,
-    trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnRequest, DefaultOnResponse, OnResponse, TraceLayer},
 };
 
 use crate::state::AppState;
@@ -61,17 +61,35 @@ pub fn router(state: AppState) -> Router {
     ) {
         router = router.nest_service(playground::ASSETS_PATH, ServeDir::new(dir));
     }
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request| {
-        let id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("-");
-        tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
-    })
-    // One access-log line per request, with its status and latency.
-    .on_request(DefaultOnRequest::new().level(tracing::Level::DEBUG))
-    .on_response(DefaultOnResponse::new().level(tracing::Level::INFO));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get(&REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            let span = tracing::info_span!(
+                "request",
+                otel.name = %format!("{} {}", req.method(), req.uri().path()),
+                otel.kind = "server",
+                request_id = %id,
+                method = %req.method(),
+                path = %req.uri().path(),
+                http.response.status_code = tracing::field::Empty,
+            );
+            crate::telemetry::adopt_remote_parent(&span, req.headers());
+            span
+        })
+        // One access-log line per request, with its status and latency.
+        .on_request(DefaultOnRequest::new().level(tracing::Level::DEBUG))
+        .on_response(
+            |res: &axum::response::Response, latency: std::time::Duration, span: &tracing::Span| {
+                span.record("http.response.status_code", res.status().as_u16());
+                DefaultOnResponse::new()
+                    .level(tracing::Level::INFO)
+                    .on_response(res, latency, span);
+            },
+        );
     router
         .layer(middleware::from_fn(hardening::security_headers))
         .layer(middleware::from_fn(metrics::track))

@@ -85,7 +85,13 @@ async fn handle(job: Job, handlers: Data<Handlers>, attempt: Attempt) -> Result<
             }
         }
     };
-    let outcome = match tokio::time::timeout(JOB_TIMEOUT, work).await {
+    let span = tracing::info_span!("job", otel.name = %format!("job {name}"), job = name, attempt = attempt.current());
+    let outcome = match tokio::time::timeout(
+        JOB_TIMEOUT,
+        tracing::Instrument::instrument(work, span),
+    )
+    .await
+    {
         Ok(result) => result,
         Err(_) => Err(anyhow::anyhow!("timed out after {JOB_TIMEOUT:?}")),
     };

@@ -34,6 +34,7 @@ mod sessions;
 mod shutdown;
 mod stripe;
 mod subscriptions;
+mod tracing_export;
 mod transport;
 mod websocket;
 mod worker;

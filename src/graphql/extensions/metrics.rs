@@ -64,8 +64,18 @@ impl Extension for OperationMetricsExtension {
         next: NextExecute<'_>,
     ) -> Response {
         let started = Instant::now();
-        let response = next.run(ctx, operation_name).await;
         let operation = self.label(operation_name);
+        let span = tracing::info_span!(
+            "graphql",
+            otel.name = %format!("graphql {operation}"),
+            graphql.operation.name = %operation,
+            graphql.errors = tracing::field::Empty,
+        );
+        let response =
+            tracing::Instrument::instrument(next.run(ctx, operation_name), span.clone()).await;
+        if !response.errors.is_empty() {
+            span.record("graphql.errors", response.errors.len());
+        }
         let outcome = if response.errors.is_empty() {
             "ok"
         } else {

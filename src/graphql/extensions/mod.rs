@@ -9,6 +9,7 @@ mod nul_bytes;
 mod operation_limits;
 mod rate_limits;
 mod request_scope;
+mod response_cache;
 
 pub use auth_gate::AuthGate;
 pub use depth_limit::{DepthLimit, INTROSPECTION_MAX_DEPTH};
@@ -19,3 +20,4 @@ pub use nul_bytes::NoNulBytes;
 pub use operation_limits::{MAX_DIRECTIVES, OperationLimits};
 pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
+pub use response_cache::{CACHE_HEADER, ResponseCache};

@@ -1,0 +1,268 @@
+//! Serves anonymous query operations from the response cache
+//! (`crate::cache`), and moves the cache's versions on after mutations that
+//! change public data.
+//!
+//! Only an anonymous viewer's query is cached: what it can see is what
+//! everyone can see, so its answer may be shared, and no token, user id or
+//! other private value is ever part of a key. Answers with errors are not
+//! kept. An operation that mentions bookings or availability (a calendar,
+//! `isAvailable`, a quote, a search with `checkIn`/`checkOut`) depends on
+//! the `bookings` version as well as the `catalog` one.
+
+use std::sync::{
+    Arc, Mutex,
+    atomic::{AtomicU64, Ordering},
+};
+
+use async_graphql::{
+    Request, Response, ServerResult, Variables,
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest,
+    },
+    parser::types::{
+        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+    },
+};
+use axum::http::HeaderValue;
+use bytes::Bytes;
+
+use crate::{
+    auth::Credentials,
+    cache::{ResponseCache as Store, Scope, Versions},
+};
+
+/// Mutations that change nothing the cache holds: sessions, private lists,
+/// bookings (their events move the `bookings` version where they are
+/// published), messages and notifications. Every other mutation moves the
+/// `catalog` version once it has run.
+const PRIVATE_MUTATIONS: [&str; 14] = [
+    "login",
+    "logout",
+    "refreshSession",
+    "changePassword",
+    "saveProperty",
+    "unsaveProperty",
+    "createBooking",
+    "payBooking",
+    "acceptBooking",
+    "declineBooking",
+    "cancelBooking",
+    "markNotificationsRead",
+    "sendMessage",
+    "markConversationRead",
+];
+
+/// Words whose presence makes an operation depend on bookings.
+const BOOKING_WORDS: [&str; 6] = [
+    "calendar",
+    "isavailable",
+    "checkin",
+    "checkout",
+    "quote",
+    "booking",
+];
+
+/// The response header that tells whether the cache answered.
+pub const CACHE_HEADER: &str = "x-roost-cache";
+
+pub struct ResponseCache {
+    pub cache: Option<Store>,
+    pub versions: Versions,
+}
+
+#[derive(Default)]
+struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ExtensionFactory for ResponseCache {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ResponseCacheExtension {
+            cache: self.cache.clone(),
+            versions: self.versions.clone(),
+            counters: COUNTERS.clone(),
+            state: Mutex::default(),
+        })
+    }
+}
+
+static COUNTERS: std::sync::LazyLock<Arc<Counters>> = std::sync::LazyLock::new(Arc::default);
+
+/// What the earlier hooks learnt about the operation.
+#[derive(Default)]
+struct State {
+    operation_name: Option<String>,
+    /// Set for a cacheable query: its key's parts.
+    lookup: Option<Lookup>,
+    /// Set for a mutation that changes public data.
+    changes_catalog: bool,
+}
+
+struct Lookup {
+    query: String,
+    variables: Vec<u8>,
+    scopes: Vec<Scope>,
+}
+
+struct ResponseCacheExtension {
+    cache: Option<Store>,
+    versions: Versions,
+    counters: Arc<Counters>,
+    state: Mutex<State>,
+}
+
+impl ResponseCacheExtension {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn count(&self, hit: bool) {
+        let (counter, label) = if hit {
+            (&self.counters.hits, "hit")
+        } else {
+            (&self.counters.misses, "miss")
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("roost_response_cache_requests_total", "result" => label).increment(1);
+        let hits = self.counters.hits.load(Ordering::Relaxed) as f64;
+        let misses = self.counters.misses.load(Ordering::Relaxed) as f64;
+        metrics::gauge!("roost_response_cache_hit_ratio").set(hits / (hits + misses));
+    }
+}
+
+fn operation<'a>(
+    doc: &'a ExecutableDocument,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        _ => None,
+    }
+}
+
+fn mentions_bookings(query: &str, variables: &[u8]) -> bool {
+    let query = query.to_ascii_lowercase();
+    let variables = String::from_utf8_lossy(variables).to_ascii_lowercase();
+    BOOKING_WORDS
+        .iter()
+        .any(|w| query.contains(w) || variables.contains(w))
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ResponseCacheExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        self.state().operation_name = request.operation_name.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut state = self.state();
+        let Some(op) = operation(&doc, state.operation_name.as_deref()) else {
+            return Ok(doc);
+        };
+        match op.ty {
+            OperationType::Query => {
+                let anonymous =
+                    matches!(ctx.data_opt::<Credentials>(), Some(Credentials::Anonymous));
+                if self.cache.is_some() && anonymous {
+                    let variables = serde_json::to_vec(variables).unwrap_or_default();
+                    let mut scopes = vec![Scope::Catalog];
+                    if mentions_bookings(query, &variables) {
+                        scopes.push(Scope::Bookings);
+                    }
+                    state.lookup = Some(Lookup {
+                        query: query.to_owned(),
+                        variables,
+                        scopes,
+                    });
+                }
+            }
+            OperationType::Mutation => {
+                state.changes_catalog = op.selection_set.node.items.iter().any(|item| {
+                    match &item.node {
+                        Selection::Field(f) => {
+                            let name = f.node.name.node.as_str();
+                            name != "__typename" && !PRIVATE_MUTATIONS.contains(&name)
+                        }
+                        // Fragments on Mutation: assume the worst.
+                        _ => true,
+                    }
+                });
+            }
+            OperationType::Subscription => {}
+        }
+        Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let (lookup, changes_catalog) = {
+            let mut state = self.state();
+            (state.lookup.take(), state.changes_catalog)
+        };
+        if changes_catalog {
+            let response = next.run(ctx, operation_name).await;
+            self.versions.bump(Scope::Catalog).await;
+            return response;
+        }
+        let (Some(cache), Some(lookup)) = (&self.cache, lookup) else {
+            return next.run(ctx, operation_name).await;
+        };
+        // Read before running, so a write during the run leaves what it
+        // computes under the old versions, unreachable.
+        let Some(versions) = cache.versions().current(&lookup.scopes).await else {
+            return next.run(ctx, operation_name).await;
+        };
+        let key = cache.key(
+            &lookup.query,
+            operation_name,
+            &lookup.variables,
+            &lookup.scopes,
+            &versions,
+        );
+        if let Some(bytes) = cache.get(&key).await
+            && let Ok(data) = serde_json::from_slice::<async_graphql::Value>(&bytes)
+        {
+            self.count(true);
+            let mut response = Response::new(data);
+            response
+                .http_headers
+                .insert(CACHE_HEADER, HeaderValue::from_static("hit"));
+            return response;
+        }
+        self.count(false);
+        let mut response = next.run(ctx, operation_name).await;
+        if response.errors.is_empty()
+            && let Ok(bytes) = serde_json::to_vec(&response.data)
+        {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.put(key, Bytes::from(bytes)).await });
+        }
+        response
+            .http_headers
+            .insert(CACHE_HEADER, HeaderValue::from_static("miss"));
+        response
+    }
+}
