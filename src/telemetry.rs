@@ -82,14 +82,12 @@ pub fn init(config: &LogConfig) -> Telemetry {
             .with(fmt::layer().compact().with_filter(filter))
             .try_init(),
     };
-    if let Some(t) = &config.tracing {
-        if provider.is_some() {
-            tracing::info!(
-                endpoint = %t.endpoint,
-                sample_ratio = t.sample_ratio,
-                "exporting traces over OTLP"
-            );
-        }
+    if let (Some(t), Some(_)) = (&config.tracing, &provider) {
+        tracing::info!(
+            endpoint = %t.endpoint,
+            sample_ratio = t.sample_ratio,
+            "exporting traces over OTLP"
+        );
     }
     Telemetry { provider }
 }

@@ -25,6 +25,7 @@ mod properties;
 mod query_limits;
 mod rate_limits;
 mod register;
+mod response_cache;
 mod reviews;
 mod schema;
 mod search;

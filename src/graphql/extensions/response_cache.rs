@@ -36,7 +36,9 @@ use crate::{
 /// bookings (their events move the `bookings` version where they are
 /// published), messages and notifications. Every other mutation moves the
 /// `catalog` version once it has run.
-const PRIVATE_MUTATIONS: [&str; 14] = [
+const PRIVATE_MUTATIONS: [&str; 15] = [
+    // A new account is nobody's listing or review yet.
+    "register",
     "login",
     "logout",
     "refreshSession",
