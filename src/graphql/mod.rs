@@ -105,8 +105,10 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     .extension(extensions::AuthGate)
     .extension(extensions::OperationMetrics::default());
     if !config.introspection {
+        // "Did you mean ...?" would reveal the schema piece by piece.
         builder = builder
             .disable_introspection()
+            .disable_suggestions()
             .extension(extensions::NoIntrospection);
     }
     builder

@@ -360,6 +360,22 @@ async fn playground_and_introspection_can_be_turned_off() {
         .await;
     assert!(resp["errors"].is_array(), "{resp}");
     assert_eq!(resp["data"], Value::Null, "{resp}");
+    // Nor do validation errors suggest field names the schema has.
+    let resp = app.gql("{ propertie { id } }", json!({})).await;
+    assert_eq!(
+        resp["errors"][0]["message"],
+        "Unknown field \"propertie\" on type \"Query\"."
+    );
+}
+
+#[tokio::test]
+async fn misspelt_fields_get_suggestions_while_introspection_is_on() {
+    let app = spawn_app().await;
+    let resp = app.gql("{ propertie { id } }", json!({})).await;
+    assert_eq!(
+        resp["errors"][0]["message"],
+        "Unknown field \"propertie\" on type \"Query\". Did you mean \"properties\", \"property\"?"
+    );
 }
 
 #[tokio::test]
