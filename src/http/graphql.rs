@@ -422,6 +422,29 @@ fn body(response: GqlResponse, request_id: Option<&str>) -> (bool, Value) {
 }
 
 fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
+    let cache_header = response
+        .http_headers
+        .get(crate::graphql::extensions::CACHE_HEADER)
+        .cloned();
+    // The common case, an answer without errors, is written straight to
+    // bytes: there is nothing to adjust in it.
+    if response.errors.is_empty()
+        && let Ok(bytes) = serde_json::to_vec(&response)
+    {
+        let mut response = (
+            StatusCode::OK,
+            [(CONTENT_TYPE, HeaderValue::from_static(media.content_type()))],
+            bytes,
+        )
+            .into_response();
+        if let Some(value) = cache_header {
+            response.headers_mut().insert(
+                HeaderName::from_static(crate::graphql::extensions::CACHE_HEADER),
+                value,
+            );
+        }
+        return response;
+    }
     let has_code = |wanted: &str| {
         is_request_error(&response)
             && response.errors.iter().any(|e| {
@@ -431,10 +454,6 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
     };
     let unauthenticated = has_code(code::UNAUTHENTICATED);
     let rate_limited = has_code(code::RATE_LIMITED).then(|| retry_after(&response));
-    let cache_header = response
-        .http_headers
-        .get(crate::graphql::extensions::CACHE_HEADER)
-        .cloned();
     let (request_error, value) = body(response, request_id);
     if let Some(retry_after) = rate_limited {
         let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &value);

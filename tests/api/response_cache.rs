@@ -8,8 +8,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Session, TestApp, base_figment, day, spawn_with, start};
 
+/// The cache on; and no worker in the process, so that the statements
+/// counted around a request are the request's own.
 fn cached(f: Figment) -> Figment {
     f.merge(("response_cache", true))
+        .merge(("serve_runs_worker", false))
 }
 
 const PROPERTY: &str = "query Page($id: ID!) { property(id: $id) { id title pricePerNight { amount } rating { count } } }";
