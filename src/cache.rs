@@ -58,6 +58,10 @@ impl Scope {
 pub struct Versions {
     redis: Option<Redis>,
     local: Arc<[AtomicU64; 2]>,
+    /// With read replicas: how far behind a replica may be. Every move is
+    /// repeated after this long, so an answer computed from a replica that
+    /// had not yet seen a write is not served past it.
+    settle: Option<Duration>,
 }
 
 impl Versions {
@@ -65,6 +69,7 @@ impl Versions {
         Self {
             redis: None,
             local: Arc::default(),
+            settle: None,
         }
     }
 
@@ -72,6 +77,7 @@ impl Versions {
         Self {
             redis: Some(redis),
             local: Arc::default(),
+            settle: None,
         }
     }
 
@@ -79,8 +85,30 @@ impl Versions {
         redis.key(format_args!("cache:version:{}", scope.name()))
     }
 
+    /// Repeats every move after `lag` (see `settle`).
+    pub fn settling_after(mut self, lag: Option<Duration>) -> Self {
+        self.settle = lag.filter(|d| !d.is_zero());
+        self
+    }
+
     /// Moves `scope` on: answers computed before are no longer served.
     pub async fn bump(&self, scope: Scope) {
+        self.bump_now(scope).await;
+        self.bump_later(scope);
+    }
+
+    /// The repeat of a move, once a replica has caught up.
+    pub(crate) fn bump_later(&self, scope: Scope) {
+        if let Some(lag) = self.settle {
+            let versions = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(lag).await;
+                versions.bump_now(scope).await;
+            });
+        }
+    }
+
+    async fn bump_now(&self, scope: Scope) {
         match &self.redis {
             Some(redis) => {
                 let bumped: Result<i64, _> = redis::cmd("INCR")
@@ -107,6 +135,7 @@ impl Versions {
 
     pub(crate) fn bump_locally(&self, scope: Scope) {
         self.local[scope.index()].fetch_add(1, Ordering::SeqCst);
+        self.bump_later(scope);
     }
 
     /// The current versions of `scopes`, in their order; `None` when Redis

@@ -137,6 +137,9 @@ impl EventBus {
                     pipe.add_command(bump).ignore();
                 }
                 let published: Result<(), _> = pipe.query_async(&mut redis.conn()).await;
+                if let Event::BookingChanged(_) = &event {
+                    self.versions.bump_later(crate::cache::Scope::Bookings);
+                }
                 if let Err(e) = published {
                     tracing::error!(error = %e, "could not publish an event");
                 }
@@ -149,6 +152,13 @@ impl EventBus {
             }
         }
         metrics::counter!("roost_events_published_total").increment(1);
+    }
+
+    /// With read replicas that may lag by up to `lag`: the cache's versions
+    /// move again once it has passed.
+    pub fn with_replica_lag(mut self, lag: Option<Duration>) -> Self {
+        self.versions = self.versions.settling_after(lag);
+        self
     }
 
     /// The public data's version counters (see `crate::cache`).

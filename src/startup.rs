@@ -13,9 +13,9 @@ use crate::{
     auth::AuthService,
     bookings::BookingService,
     config::{Config, ProviderKind},
-    db::{self, MigrationStep},
+    db::{self, MigrationStep, RecentWriters},
     events::EventBus,
-    graphql::{Services, build_schema},
+    graphql::{Services, build_schema, replica::ReadReplica},
     http,
     jobs::{self, Jobs, worker::Handlers},
     messaging::MessagingService,
@@ -90,11 +90,21 @@ impl Application {
             ),
             reviews: ReviewService::new(db.clone(), bus.clone(), jobs.clone()),
         };
+        let replica = db::connect_replica(&config.database).await?;
+        let read_replica = match (&replica, &config.database.read) {
+            (Some(pool), Some(read)) => Some(ReadReplica {
+                db: pool.db.clone(),
+                services: services.reading_from(pool.db.clone()),
+                writers: RecentWriters::new(read.read_your_writes, redis.clone()),
+            }),
+            _ => None,
+        };
         let rate_limits = crate::ratelimit::RateLimits::new(&config.rate_limits, redis.as_ref());
         let schema = build_schema(
             &config.graphql,
             services,
             db.clone(),
+            read_replica,
             hub.clone(),
             rate_limits.clone(),
             crate::graphql::extensions::ResponseCache {
@@ -114,6 +124,7 @@ impl Application {
         let state = AppState {
             config: Arc::new(config),
             db,
+            replica,
             redis,
             schema,
             auth,
@@ -152,6 +163,7 @@ impl Application {
         let token = state.shutdown.clone();
         let timeout = state.config.shutdown_timeout;
         let db = state.db.clone();
+        let replica = state.replica.clone();
         let jobs = state.jobs.clone();
         // In the embedded default the server works its own jobs; it stops
         // taking new ones when shutdown starts.
@@ -195,6 +207,9 @@ impl Application {
         }
         jobs.close().await;
         let _ = db.close().await;
+        if let Some(replica) = replica {
+            let _ = replica.db.close().await;
+        }
         tracing::info!("stopped");
         outcome
     }
@@ -230,6 +245,7 @@ impl Core {
             }
             None => (None, EventBus::in_process()),
         };
+        let bus = bus.with_replica_lag(config.database.read.as_ref().map(|r| r.read_your_writes));
         let queue = db::connect_with(&config.database, QUEUE_CONNECTIONS).await?;
         let jobs = Jobs::open(queue, config.worker.max_attempts)
             .await

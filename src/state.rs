@@ -16,6 +16,8 @@ use crate::{
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
+    /// The read replica queries go to, when configured.
+    pub replica: Option<crate::db::ReplicaPool>,
     pub redis: Option<Redis>,
     pub schema: RoostSchema,
     pub auth: AuthService,

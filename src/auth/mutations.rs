@@ -5,7 +5,7 @@ use super::{
     types::{AuthPayload, ChangePasswordInput, LoginInput, RegisterInput},
     viewer::{ClientInfo, ViewerExt},
 };
-use crate::graphql::ServicesExt;
+use crate::graphql::{ServicesExt, replica::wrote_for};
 
 /// The mutations that start and end sessions. The first four take their
 /// credentials from their arguments, so they work even when the client still
@@ -28,11 +28,9 @@ impl AuthMutation {
             .map_err(|e| e.under("input"))
             .extend()?;
         let auth = &ctx.services()?.auth;
-        Ok(auth
-            .register(registration, &client(ctx))
-            .await
-            .extend()?
-            .into())
+        let tokens = auth.register(registration, &client(ctx)).await.extend()?;
+        wrote_for(ctx, tokens.user.id);
+        Ok(tokens.into())
     }
 
     async fn login(
@@ -41,11 +39,12 @@ impl AuthMutation {
         input: LoginInput,
     ) -> async_graphql::Result<AuthPayload> {
         let auth = &ctx.services()?.auth;
-        Ok(auth
+        let tokens = auth
             .login(&input.email, input.password, &client(ctx))
             .await
-            .extend()?
-            .into())
+            .extend()?;
+        wrote_for(ctx, tokens.user.id);
+        Ok(tokens.into())
     }
 
     async fn refresh_session(
@@ -54,7 +53,9 @@ impl AuthMutation {
         refresh_token: String,
     ) -> async_graphql::Result<AuthPayload> {
         let auth = &ctx.services()?.auth;
-        Ok(auth.refresh(&refresh_token).await.extend()?.into())
+        let tokens = auth.refresh(&refresh_token).await.extend()?;
+        wrote_for(ctx, tokens.user.id);
+        Ok(tokens.into())
     }
 
     /// Ends the session of this refresh token; its access tokens stop working at once.

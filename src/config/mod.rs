@@ -53,6 +53,14 @@ pub struct RawConfig {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub database_max_connections: u32,
+    /// A read replica of the database: read-only GraphQL queries go there.
+    pub database_read_url: Option<String>,
+    /// The replica's pool size; unset: the primary's.
+    pub database_read_max_connections: Option<u32>,
+    /// How long after a user's last mutation their queries still read from
+    /// the primary, so they see their own writes (0: not at all).
+    #[serde(with = "duration")]
+    pub read_your_writes: Duration,
     pub auto_migrate: bool,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
@@ -177,6 +185,9 @@ impl Default for RawConfig {
             data_dir: PathBuf::from("roost-data"),
             database_url: None,
             database_max_connections: 10,
+            database_read_url: None,
+            database_read_max_connections: None,
+            read_your_writes: Duration::from_secs(5),
             auto_migrate: true,
             redis_url: None,
             redis_prefix: "roost:".into(),
@@ -381,6 +392,19 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// Apply pending migrations when `roost serve` starts.
     pub auto_migrate: bool,
+    /// Where read-only queries go, when there is a replica.
+    pub read: Option<ReadReplicaConfig>,
+}
+
+/// A read replica of the database (`DATABASE_READ_URL`).
+#[derive(Debug, Clone)]
+pub struct ReadReplicaConfig {
+    /// May hold a password: never printed.
+    pub url: SecretString,
+    pub max_connections: u32,
+    /// A user's queries read from the primary for this long after their
+    /// last mutation, so they see their own writes despite replication lag.
+    pub read_your_writes: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -452,10 +476,11 @@ impl Default for GraphqlConfig {
 }
 
 /// The environment variables read without the `ROOST_` prefix.
-const BARE_ENV: [&str; 7] = [
+const BARE_ENV: [&str; 8] = [
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "OTEL_SERVICE_NAME",
     "DATABASE_URL",
+    "DATABASE_READ_URL",
     "REDIS_URL",
     "JWT_SECRET",
     "STRIPE_SECRET_KEY",
@@ -521,6 +546,32 @@ impl Config {
         {
             bail!("DATABASE_URL must start with sqlite:, postgres:// or postgresql://");
         }
+        let read = match raw.database_read_url.filter(|s| !s.is_empty()) {
+            Some(url) => {
+                if url.starts_with("sqlite:") != database_url.starts_with("sqlite:")
+                    || !(url.starts_with("sqlite:")
+                        || url.starts_with("postgres://")
+                        || url.starts_with("postgresql://"))
+                {
+                    bail!(
+                        "DATABASE_READ_URL must be a replica of DATABASE_URL: \
+                         the same kind of database (sqlite: or postgres://)"
+                    );
+                }
+                let max_connections = raw
+                    .database_read_max_connections
+                    .unwrap_or(raw.database_max_connections);
+                if max_connections == 0 {
+                    bail!("ROOST_DATABASE_READ_MAX_CONNECTIONS must be at least 1");
+                }
+                Some(ReadReplicaConfig {
+                    url: url.into(),
+                    max_connections,
+                    read_your_writes: raw.read_your_writes,
+                })
+            }
+            None => None,
+        };
         if raw.access_token_ttl.is_zero() || raw.refresh_token_ttl.is_zero() {
             bail!("ROOST_ACCESS_TOKEN_TTL and ROOST_REFRESH_TOKEN_TTL must be positive");
         }
@@ -553,6 +604,7 @@ impl Config {
                 url: database_url.into(),
                 max_connections: raw.database_max_connections,
                 auto_migrate: raw.auto_migrate,
+                read,
             },
             redis: raw
                 .redis_url
@@ -746,6 +798,37 @@ mod tests {
         .expect("valid");
         assert_eq!(cfg.auth.access_token_ttl, Duration::from_secs(120));
         assert_eq!(cfg.auth.refresh_token_ttl, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn a_read_replica_is_the_same_kind_of_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        let cfg = Config::from_figment(
+            figment(&[
+                ("data_dir", path),
+                ("database_url", "postgres://db/roost"),
+                ("database_read_url", "postgres://replica/roost"),
+            ])
+            .merge(Serialized::default("database_max_connections", 7)),
+        )
+        .expect("valid");
+        let read = cfg.database.read.expect("a replica");
+        assert_eq!(read.url.expose_secret(), "postgres://replica/roost");
+        assert_eq!(
+            read.max_connections, 7,
+            "the primary's pool size by default"
+        );
+        assert_eq!(read.read_your_writes, Duration::from_secs(5));
+        let err = Config::from_figment(figment(&[
+            ("data_dir", path),
+            ("database_url", "postgres://db/roost"),
+            ("database_read_url", "sqlite://replica.db"),
+        ]))
+        .expect_err("must refuse");
+        assert!(err.to_string().contains("DATABASE_READ_URL"), "{err}");
+        let none = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
+        assert!(none.database.read.is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The database connection: PostgreSQL in production, a SQLite file by default.
 
 mod migrate;
+mod recent_writers;
 
 use std::{
     sync::{
@@ -15,9 +16,10 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 pub use migrate::{MigrationStep, migrate, migration_status};
+pub use recent_writers::RecentWriters;
 
 use crate::config::DatabaseConfig;
 
@@ -43,23 +45,79 @@ impl StatementCounter {
 pub async fn connect_counted(
     config: &DatabaseConfig,
 ) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
-    let mut db = connect_with(config, config.max_connections).await?;
+    let db = connect_with(config, config.max_connections).await?;
+    Ok(counted(db, &PRIMARY_METRICS))
+}
+
+/// The read replica's pool (`DATABASE_READ_URL`).
+#[derive(Clone)]
+pub struct ReplicaPool {
+    pub db: DatabaseConnection,
+    /// Statements sent to the replica, apart from the primary's.
+    pub statements: StatementCounter,
+    pub max_connections: u32,
+}
+
+/// Connects to the read replica, when one is configured. It is not
+/// migrated: it follows the primary.
+pub async fn connect_replica(config: &DatabaseConfig) -> anyhow::Result<Option<ReplicaPool>> {
+    let Some(read) = &config.read else {
+        return Ok(None);
+    };
+    let db = connect_url(&read.url, read.max_connections, "DATABASE_READ_URL").await?;
+    let (db, statements) = counted(db, &REPLICA_METRICS);
+    Ok(Some(ReplicaPool {
+        db,
+        statements,
+        max_connections: read.max_connections,
+    }))
+}
+
+/// The names a pool's statements are counted and timed under.
+struct StatementMetrics {
+    total: &'static str,
+    duration: &'static str,
+}
+
+const PRIMARY_METRICS: StatementMetrics = StatementMetrics {
+    total: "roost_db_statements_total",
+    duration: "roost_db_statement_duration_seconds",
+};
+
+const REPLICA_METRICS: StatementMetrics = StatementMetrics {
+    total: "roost_db_replica_statements_total",
+    duration: "roost_db_replica_statement_duration_seconds",
+};
+
+fn counted(
+    mut db: DatabaseConnection,
+    names: &'static StatementMetrics,
+) -> (DatabaseConnection, StatementCounter) {
     let counter = StatementCounter::default();
     let count = counter.0.clone();
     db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
-        metrics::counter!("roost_db_statements_total", "outcome" => if info.failed { "error" } else { "ok" })
+        metrics::counter!(names.total, "outcome" => if info.failed { "error" } else { "ok" })
             .increment(1);
-        metrics::histogram!("roost_db_statement_duration_seconds").record(info.elapsed.as_secs_f64());
+        metrics::histogram!(names.duration).record(info.elapsed.as_secs_f64());
     });
-    Ok((db, counter))
+    (db, counter)
 }
 
 pub(crate) async fn connect_with(
     config: &DatabaseConfig,
     max_connections: u32,
 ) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(config.url.expose_secret().to_owned());
+    connect_url(&config.url, max_connections, "DATABASE_URL").await
+}
+
+/// `setting` names where `url` came from, for the error.
+async fn connect_url(
+    url: &SecretString,
+    max_connections: u32,
+    setting: &str,
+) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.expose_secret().to_owned());
     options
         .max_connections(max_connections)
         .min_connections(0)
@@ -77,7 +135,7 @@ pub(crate) async fn connect_with(
         });
     Database::connect(options)
         .await
-        .context("could not connect to the database at DATABASE_URL")
+        .with_context(|| format!("could not connect to the database at {setting}"))
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at

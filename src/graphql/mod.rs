@@ -6,6 +6,7 @@ pub mod extensions;
 pub mod ids;
 pub mod money;
 pub mod node;
+pub mod replica;
 pub mod scalars;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
@@ -72,6 +73,42 @@ pub struct Services {
     pub reviews: ReviewService,
 }
 
+impl Services {
+    /// The same services reading through `db`, a read replica: what
+    /// read-only queries run on. Sessions stay on the primary (`auth`), and
+    /// Redis, the event bus and the job queue are shared.
+    pub fn reading_from(&self, db: DatabaseConnection) -> Self {
+        let properties = PropertyService::new(
+            db.clone(),
+            self.properties.catalogue.clone(),
+            self.properties.fees,
+        );
+        let bookings = BookingService {
+            db: db.clone(),
+            properties: properties.clone(),
+            ..self.bookings.clone()
+        };
+        Self {
+            users: UserService::new(db.clone()),
+            auth: self.auth.clone(),
+            storage: self.storage.clone(),
+            payments: PaymentService {
+                db: db.clone(),
+                bookings: bookings.clone(),
+                ..self.payments.clone()
+            },
+            notifications: NotificationService::new(db.clone()),
+            messaging: self.messaging.with_db(db.clone(), properties.clone()),
+            reviews: ReviewService {
+                db,
+                ..self.reviews.clone()
+            },
+            properties,
+            bookings,
+        }
+    }
+}
+
 pub trait ServicesExt {
     fn services(&self) -> async_graphql::Result<&Services>;
 }
@@ -114,11 +151,13 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     builder
 }
 
-/// The schema the server runs: shape, limits, services and loaders.
+/// The schema the server runs: shape, limits, services and loaders, and
+/// the read replica queries go to when there is one.
 pub fn build_schema(
     config: &GraphqlConfig,
     services: Services,
     db: DatabaseConnection,
+    replica: Option<replica::ReadReplica>,
     hub: Hub,
     limits: crate::ratelimit::RateLimits,
     cache: extensions::ResponseCache,
@@ -126,7 +165,7 @@ pub fn build_schema(
     schema_builder(config)
         .extension(extensions::OperationRateLimits { limits })
         .extension(cache)
-        .extension(extensions::RequestScope { db })
+        .extension(extensions::RequestScope { db, replica })
         .data(services)
         .data(hub)
         .finish()

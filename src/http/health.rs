@@ -1,4 +1,5 @@
-//! `/health` (the process runs) and `/ready` (its database and Redis answer).
+//! `/health` (the process runs) and `/ready` (its database, its read
+//! replica and Redis answer, those that are configured).
 
 use std::time::Duration;
 
@@ -17,6 +18,15 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     let database = tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(&state.db))
         .await
         .is_ok_and(|r| r.is_ok());
+    // Queries go to the replica, so an instance without it cannot serve.
+    let replica = match &state.replica {
+        Some(replica) => Some(
+            tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(&replica.db))
+                .await
+                .is_ok_and(|r| r.is_ok()),
+        ),
+        None => None,
+    };
     let redis = match &state.redis {
         Some(redis) => Some(
             tokio::time::timeout(CHECK_TIMEOUT, redis.ping())
@@ -26,7 +36,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         None => None,
     };
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
-    let ready = database && redis.unwrap_or(true);
+    let ready = database && replica.unwrap_or(true) && redis.unwrap_or(true);
     let status = if ready {
         StatusCode::OK
     } else {
@@ -37,6 +47,7 @@ pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
         Json(json!({
             "status": if ready { "ready" } else { "unavailable" },
             "database": word(database),
+            "replica": replica.map_or("not configured", word),
             "redis": redis.map_or("not configured", word),
         })),
     )

@@ -76,6 +76,16 @@ impl MessagingService {
         }
     }
 
+    /// The same service on another connection (a read replica), reading
+    /// listings through `properties`, which should be on it too.
+    pub fn with_db(&self, db: DatabaseConnection, properties: PropertyService) -> Self {
+        Self {
+            db,
+            properties,
+            ..self.clone()
+        }
+    }
+
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
     }

@@ -22,6 +22,7 @@ async fn health_and_ready_answer() {
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["status"], "ready");
     assert_eq!(body["database"], "ok");
+    assert_eq!(body["replica"], "not configured");
     let expected_redis = if redis_url().is_some() {
         "ok"
     } else {

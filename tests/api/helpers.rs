@@ -18,6 +18,9 @@ pub struct TestApp {
     pub db: sea_orm::DatabaseConnection,
     /// How many statements the server has sent to its database.
     pub statements: roost::db::StatementCounter,
+    /// The server's read replica pool, when it was given one
+    /// ([`spawn_with_replica`]).
+    pub replica: Option<roost::db::ReplicaPool>,
     /// The server's event bus, to watch what it publishes.
     pub bus: roost::events::EventBus,
     /// Its subscription router, to see subscriptions registered.
@@ -26,6 +29,7 @@ pub struct TestApp {
     pub server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _data_dir: Option<tempfile::TempDir>,
     database: TestDatabase,
+    _replica_database: Option<TestDatabase>,
 }
 
 /// The database a test runs on, and how to get rid of it.
@@ -39,6 +43,11 @@ pub struct TestDatabase {
 impl TestDatabase {
     /// A new empty database: a file in `dir`, or a new PostgreSQL database.
     pub async fn fresh(dir: &std::path::Path) -> Self {
+        Self::fresh_named(dir, "test.db").await
+    }
+
+    /// Like [`TestDatabase::fresh`], with the SQLite file called `file`.
+    pub async fn fresh_named(dir: &std::path::Path, file: &str) -> Self {
         match std::env::var("TEST_DATABASE_URL")
             .ok()
             .filter(|u| !u.is_empty())
@@ -60,7 +69,7 @@ impl TestDatabase {
                 }
             }
             None => Self {
-                url: format!("sqlite://{}?mode=rwc", dir.join("test.db").display()),
+                url: format!("sqlite://{}?mode=rwc", dir.join(file).display()),
                 drop: None,
             },
         }
@@ -142,6 +151,34 @@ pub async fn spawn_with(tune: impl FnOnce(Figment) -> Figment) -> TestApp {
     app
 }
 
+/// Starts an app whose queries read from a second database acting as its
+/// read replica, migrated like the primary but otherwise empty: a test puts
+/// there what replication would have copied (and may make it differ).
+pub async fn spawn_with_replica(tune: impl FnOnce(Figment) -> Figment) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database = TestDatabase::fresh(dir.path()).await;
+    let replica = TestDatabase::fresh_named(dir.path(), "replica.db").await;
+    roost::db::migrate(
+        &roost::config::DatabaseConfig {
+            url: replica.url.clone().into(),
+            max_connections: 1,
+            auto_migrate: true,
+            read: None,
+        },
+        roost::db::MigrationStep::Up,
+    )
+    .await
+    .expect("migrate the replica");
+    let figment = tune(
+        base_figment(dir.path(), &database.url).merge(("database_read_url", replica.url.clone())),
+    );
+    let mut app = start(Config::from_figment(figment).expect("test config")).await;
+    app._data_dir = Some(dir);
+    app.database = database;
+    app._replica_database = Some(replica);
+    app
+}
+
 /// Starts a server with exactly this configuration.
 pub async fn start(config: Config) -> TestApp {
     // RUST_LOG shows the servers' logs beside a failing test's output.
@@ -153,6 +190,7 @@ pub async fn start(config: Config) -> TestApp {
     let addr = application.local_addr().expect("local addr");
     let db = application.state().db.clone();
     let statements = application.state().statements.clone();
+    let replica = application.state().replica.clone();
     let bus = application.state().bus.clone();
     let hub = application.state().hub.clone();
     let (tx, rx) = oneshot::channel::<()>();
@@ -165,6 +203,7 @@ pub async fn start(config: Config) -> TestApp {
         config,
         db,
         statements,
+        replica,
         bus,
         hub,
         shutdown: Some(tx),
@@ -174,6 +213,7 @@ pub async fn start(config: Config) -> TestApp {
             url: String::new(),
             drop: None,
         },
+        _replica_database: None,
     }
 }
 

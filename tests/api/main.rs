@@ -24,6 +24,7 @@ mod profile;
 mod properties;
 mod query_limits;
 mod rate_limits;
+mod read_replicas;
 mod register;
 mod response_cache;
 mod reviews;
