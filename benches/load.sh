@@ -58,7 +58,9 @@ if [ -z "${OPS:-}" ]; then
 fi
 # Requests per second of WORKLOAD.md's first column (an engine that
 # compiles each request to one SQL statement), measured the same way.
+# They are for scale 1: at another scale there is nothing to compare with.
 REFERENCE='{"Q1": 990, "Q2": 1040, "Q3": 510, "Q4": 1860}'
+awk -v s="$SCALE" 'BEGIN { exit !(s == 1) }' || REFERENCE='{}'
 
 die() {
   echo "load.sh: $*" >&2
