@@ -399,7 +399,7 @@ reset_statements() {
 
 start_server() {
   local mode=$1 extra=()
-  [ "$mode" = on ] && extra=(ROOST_RESPONSE_CACHE=on)
+  [ "$mode" = on ] && extra=(ROOST_RESPONSE_CACHE=true)
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
     echo $((20000 + RANDOM % 20000)))
   url="http://127.0.0.1:$port"

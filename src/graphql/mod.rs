@@ -132,21 +132,15 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     )
     .limit_complexity(config.max_complexity)
     .extension(extensions::ErrorCodes)
-    .extension(extensions::DepthLimit {
-        max: config.max_depth,
-    })
-    .extension(extensions::NoNulBytes)
-    .extension(extensions::OperationLimits {
+    .extension(extensions::DocumentChecks {
+        max_depth: config.max_depth,
         max_aliases: config.max_aliases,
+        introspection: config.introspection,
     })
-    .extension(extensions::AuthGate)
     .extension(extensions::OperationMetrics::default());
     if !config.introspection {
         // "Did you mean ...?" would reveal the schema piece by piece.
-        builder = builder
-            .disable_introspection()
-            .disable_suggestions()
-            .extension(extensions::NoIntrospection);
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder
 }

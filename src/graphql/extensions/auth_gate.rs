@@ -7,11 +7,9 @@
 //! must be able to refresh it, even when its HTTP link still attaches the
 //! old token to every request.
 
-use std::sync::Arc;
-
 use async_graphql::{
-    ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ServerResult,
+    extensions::ExtensionContext,
     parser::types::{ExecutableDocument, OperationType, Selection},
 };
 
@@ -27,16 +25,6 @@ const OWN_CREDENTIALS: [&str; 5] = [
     "logout",
     "__typename",
 ];
-
-pub struct AuthGate;
-
-impl ExtensionFactory for AuthGate {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuthGateExtension)
-    }
-}
-
-struct AuthGateExtension;
 
 /// Every operation in the document is a mutation selecting only fields that
 /// carry their own credentials.
@@ -56,21 +44,12 @@ fn needs_no_viewer(doc: &ExecutableDocument) -> bool {
     })
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for AuthGateExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        if let Some(Credentials::Rejected(reason)) = ctx.data_opt::<Credentials>()
-            && !needs_no_viewer(&doc)
-        {
-            return Err(request_error(reason.clone(), code::UNAUTHENTICATED));
-        }
-        Ok(doc)
+/// UNAUTHENTICATED for a rejected token, unless `doc` needs no viewer.
+pub(super) fn check(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
+    if let Some(Credentials::Rejected(reason)) = ctx.data_opt::<Credentials>()
+        && !needs_no_viewer(doc)
+    {
+        return Err(request_error(reason.clone(), code::UNAUTHENTICATED));
     }
+    Ok(())
 }

@@ -4,11 +4,10 @@
 //! and codegen tools nests its type references deeper than any sensible
 //! limit for data; it is bounded by the schema, and still capped.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ServerResult,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -16,20 +15,6 @@ use crate::error::{code, request_error};
 
 /// Enough for the standard introspection query, and not much more.
 pub const INTROSPECTION_MAX_DEPTH: usize = 20;
-
-pub struct DepthLimit {
-    pub max: usize,
-}
-
-impl ExtensionFactory for DepthLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DepthLimitExtension { max: self.max })
-    }
-}
-
-struct DepthLimitExtension {
-    max: usize,
-}
 
 /// Depths of fragments, computed once each: a fragment used many times (or
 /// a chain of fragments each used twice) costs one walk, not one per use.
@@ -112,23 +97,14 @@ pub fn depths(doc: &ExecutableDocument) -> (usize, usize) {
     out
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for DepthLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let (data, introspection) = depths(&doc);
-        if data > self.max {
+/// QUERY_TOO_COMPLEX for a document nested deeper than `max` (or than
+/// [`INTROSPECTION_MAX_DEPTH`] in introspection).
+pub(super) fn check(doc: &ExecutableDocument, max: usize) -> ServerResult<()> {
+    {
+        let (data, introspection) = depths(doc);
+        if data > max {
             return Err(request_error(
-                format!(
-                    "The query is nested {data} levels deep; at most {} are allowed",
-                    self.max
-                ),
+                format!("The query is nested {data} levels deep; at most {max} are allowed"),
                 code::QUERY_TOO_COMPLEX,
             ));
         }
@@ -140,7 +116,7 @@ impl Extension for DepthLimitExtension {
                 code::QUERY_TOO_COMPLEX,
             ));
         }
-        Ok(doc)
+        Ok(())
     }
 }
 

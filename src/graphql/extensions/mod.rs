@@ -2,6 +2,7 @@
 
 mod auth_gate;
 mod depth_limit;
+mod document_checks;
 mod error_codes;
 mod metrics;
 mod no_introspection;
@@ -11,13 +12,11 @@ mod rate_limits;
 mod request_scope;
 mod response_cache;
 
-pub use auth_gate::AuthGate;
-pub use depth_limit::{DepthLimit, INTROSPECTION_MAX_DEPTH};
+pub use depth_limit::INTROSPECTION_MAX_DEPTH;
+pub use document_checks::DocumentChecks;
 pub use error_codes::{ErrorCodes, is_request_error};
 pub use metrics::OperationMetrics;
-pub use no_introspection::NoIntrospection;
-pub use nul_bytes::NoNulBytes;
-pub use operation_limits::{MAX_DIRECTIVES, OperationLimits};
+pub use operation_limits::MAX_DIRECTIVES;
 pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
 pub use response_cache::{CACHE_HEADER, ResponseCache};

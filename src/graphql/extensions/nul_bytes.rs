@@ -2,24 +2,9 @@
 //! name, message or search needs one. Refused once for every input, as
 //! BAD_USER_INPUT naming where it was, before anything runs.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    Name, Request, ServerResult, Value,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
-};
+use async_graphql::{Name, Request, ServerResult, Value};
 
 use crate::error::{code, request_error};
-
-pub struct NoNulBytes;
-
-impl ExtensionFactory for NoNulBytes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NoNulBytesExtension)
-    }
-}
-
-struct NoNulBytesExtension;
 
 /// The path of the first string under `value` that holds a NUL.
 fn find(value: &Value, path: &mut Vec<String>) -> bool {
@@ -56,27 +41,20 @@ fn refuse(field: String) -> async_graphql::ServerError {
     e
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for NoNulBytesExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        // In the document: a raw NUL, or the escape that makes one.
-        let q = &request.query;
-        if q.contains('\0') || q.to_ascii_lowercase().contains("\\u0000") || q.contains("\\u{0}") {
-            return Err(refuse("query".into()));
-        }
-        for (name, value) in request.variables.iter() {
-            let mut path = vec![name.to_string()];
-            if find(value, &mut path) {
-                return Err(refuse(path.join(".")));
-            }
-        }
-        next.run(ctx, request).await
+/// Refuses a NUL in the document or in any variable.
+pub(super) fn check(request: &Request) -> ServerResult<()> {
+    // In the document: a raw NUL, or the escape that makes one.
+    let q = &request.query;
+    if q.contains('\0') || q.to_ascii_lowercase().contains("\\u0000") || q.contains("\\u{0}") {
+        return Err(refuse("query".into()));
     }
+    for (name, value) in request.variables.iter() {
+        let mut path = vec![name.to_string()];
+        if find(value, &mut path) {
+            return Err(refuse(path.join(".")));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

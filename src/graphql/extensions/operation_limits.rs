@@ -5,11 +5,10 @@
 //! work without selecting anything). Both are counted as executed: a
 //! fragment counts once per use, computed once per fragment.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    ServerResult,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
@@ -17,23 +16,6 @@ use crate::error::{code, request_error};
 
 /// Directives one operation may apply (counted as executed).
 pub const MAX_DIRECTIVES: usize = 50;
-
-pub struct OperationLimits {
-    /// Root fields plus aliased fields, per operation.
-    pub max_aliases: usize,
-}
-
-impl ExtensionFactory for OperationLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationLimitsExtension {
-            max_aliases: self.max_aliases,
-        })
-    }
-}
-
-struct OperationLimitsExtension {
-    max_aliases: usize,
-}
 
 /// (aliased fields, directives) under a selection set, fragments expanded.
 #[derive(Clone, Copy, Default)]
@@ -151,22 +133,15 @@ pub fn shape(doc: &ExecutableDocument) -> Vec<(usize, usize)> {
         .collect()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        for (fields, directives) in shape(&doc) {
-            if fields > self.max_aliases {
+/// QUERY_TOO_COMPLEX for an operation with more than `max_aliases` root or
+/// aliased fields, or more than [`MAX_DIRECTIVES`] directives.
+pub(super) fn check(doc: &ExecutableDocument, max_aliases: usize) -> ServerResult<()> {
+    {
+        for (fields, directives) in shape(doc) {
+            if fields > max_aliases {
                 return Err(request_error(
                     format!(
-                        "The operation asks for {fields} root or aliased fields; at most {} are allowed",
-                        self.max_aliases
+                        "The operation asks for {fields} root or aliased fields; at most {max_aliases} are allowed"
                     ),
                     code::QUERY_TOO_COMPLEX,
                 ));
@@ -180,7 +155,7 @@ impl Extension for OperationLimitsExtension {
                 ));
             }
         }
-        Ok(doc)
+        Ok(())
     }
 }
 
