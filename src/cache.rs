@@ -125,14 +125,6 @@ impl Versions {
         }
     }
 
-    /// The INCR of `scope`, to send in the same round trip as a publish.
-    pub(crate) fn bump_command(&self, scope: Scope) -> Option<redis::Cmd> {
-        let redis = self.redis.as_ref()?;
-        let mut cmd = redis::cmd("INCR");
-        cmd.arg(Self::key(redis, scope));
-        Some(cmd)
-    }
-
     pub(crate) fn bump_locally(&self, scope: Scope) {
         self.local[scope.index()].fetch_add(1, Ordering::SeqCst);
         self.bump_later(scope);

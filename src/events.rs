@@ -128,18 +128,14 @@ impl EventBus {
                         return;
                     }
                 };
-                let mut pipe = redis::pipe();
-                pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
-                if let (Event::BookingChanged(_), Some(bump)) = (
-                    &event,
-                    self.versions.bump_command(crate::cache::Scope::Bookings),
-                ) {
-                    pipe.add_command(bump).ignore();
-                }
-                let published: Result<(), _> = pipe.query_async(&mut redis.conn()).await;
                 if let Event::BookingChanged(_) = &event {
-                    self.versions.bump_later(crate::cache::Scope::Bookings);
+                    self.versions.bump(crate::cache::Scope::Bookings).await;
                 }
+                let published: Result<i64, _> = redis::cmd("PUBLISH")
+                    .arg(channel)
+                    .arg(payload)
+                    .query_async(&mut redis.conn())
+                    .await;
                 if let Err(e) = published {
                     tracing::error!(error = %e, "could not publish an event");
                 }
