@@ -15,6 +15,7 @@
 
 use std::{
     collections::HashMap,
+    fmt::Write,
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -210,10 +211,10 @@ impl ResponseCache {
         let mut key = String::with_capacity(100);
         key.push_str("cache:response:");
         for byte in hash.finalize() {
-            key.push_str(&format!("{byte:02x}"));
+            let _ = write!(key, "{byte:02x}");
         }
         for (scope, version) in scopes.iter().zip(versions) {
-            key.push_str(&format!(":{}{version}", &scope.name()[..1]));
+            let _ = write!(key, ":{}{version}", &scope.name()[..1]);
         }
         match &self.store {
             Store::Redis(redis) => redis.key(key),

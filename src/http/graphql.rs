@@ -437,12 +437,7 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
             bytes,
         )
             .into_response();
-        if let Some(value) = cache_header {
-            response.headers_mut().insert(
-                HeaderName::from_static(crate::graphql::extensions::CACHE_HEADER),
-                value,
-            );
-        }
+        with_cache_header(&mut response, cache_header);
         return response;
     }
     let has_code = |wanted: &str| {
@@ -476,13 +471,18 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
             HeaderValue::from_static(r#"Bearer error="invalid_token""#),
         );
     }
-    if let Some(value) = cache_header {
+    with_cache_header(&mut response, cache_header);
+    response
+}
+
+/// Passes on whether the response cache answered (`x-roost-cache`).
+fn with_cache_header(response: &mut Response, value: Option<HeaderValue>) {
+    if let Some(value) = value {
         response.headers_mut().insert(
             HeaderName::from_static(crate::graphql::extensions::CACHE_HEADER),
             value,
         );
     }
-    response
 }
 
 /// A persisted query that could not be resolved. "Not found" and "not

@@ -602,3 +602,41 @@ impl TestApp {
 pub async fn count_where(db: &sea_orm::DatabaseConnection, table: &str, filter: &str) -> i64 {
     count_rows(db, &format!("{table} WHERE {filter}")).await
 }
+
+/// A second instance on `a`'s database and Redis prefix, with settings
+/// changed by `tune` (the same as `a`'s, for anything they must share such
+/// as the JWT secret); `None`, and a note, unless PostgreSQL and Redis are
+/// configured. Keep the directory as long as the instance.
+pub async fn second_instance(
+    a: &TestApp,
+    tune: impl FnOnce(Figment) -> Figment,
+) -> Option<(TestApp, tempfile::TempDir)> {
+    let Some(redis) = a.config.redis.as_ref() else {
+        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
+        return None;
+    };
+    if !a.database().is_postgres() {
+        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let b = start(
+        Config::from_figment(
+            tune(base_figment(dir.path(), &a.database().url))
+                .merge(("redis_prefix", redis.prefix.clone()))
+                .merge(("auto_migrate", false)),
+        )
+        .expect("config"),
+    )
+    .await;
+    Some((b, dir))
+}
+
+/// A port nothing listens on, for a server process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}

@@ -11,7 +11,7 @@ use tokio_tungstenite::{
     tungstenite::{Message, client::IntoClientRequest},
 };
 
-use crate::helpers::{SOON, TestApp, base_figment, code, spawn_app, spawn_with, start};
+use crate::helpers::{SOON, TestApp, base_figment, code, spawn_app, spawn_with};
 
 const ME: &str = "query Me {\n  me {\n    id\n  }\n}";
 const TYPENAME: &str = "query Probe {\n  __typename\n}";
@@ -587,24 +587,14 @@ async fn the_in_process_store_is_bounded() {
 #[tokio::test]
 async fn registered_queries_are_shared_across_instances() {
     let a = spawn_app().await;
-    let Some(redis) = a.config.redis.as_ref() else {
-        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
+    let Some((b, _dir)) = crate::helpers::second_instance(&a, |f| f).await else {
         return;
     };
-    if !a.database().is_postgres() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let b = start(
-        roost::config::Config::from_figment(
-            base_figment(dir.path(), &a.database().url)
-                .merge(("redis_prefix", redis.prefix.clone()))
-                .merge(("auto_migrate", false)),
-        )
-        .expect("config"),
-    )
-    .await;
+    let redis = a
+        .config
+        .redis
+        .as_ref()
+        .expect("a second instance means Redis");
     let hash = sha(ME);
     let (status, resp) = post(&b, &json!({ "extensions": pq(&hash) })).await;
     assert_not_found(status, &resp);

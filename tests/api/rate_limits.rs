@@ -8,9 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{
-    AUTH_FIELDS, PASSWORD, TestApp, code, count_rows, session_from, spawn_with, start,
-};
+use crate::helpers::{AUTH_FIELDS, PASSWORD, TestApp, code, count_rows, session_from, spawn_with};
 
 /// Only the limits a test names: everything else off, as in `base_figment`.
 fn limits(f: Figment, pairs: &[(&str, u32)]) -> Figment {
@@ -437,24 +435,14 @@ async fn instances_share_one_budget() {
         .merge(("jwt_secret", SECRET))
     };
     let a = spawn_with(tuned).await;
-    let Some(redis) = a.config.redis.as_ref() else {
-        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
+    let Some((b, _dir)) = crate::helpers::second_instance(&a, tuned).await else {
         return;
     };
-    if !a.database().is_postgres() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let b = start(
-        roost::config::Config::from_figment(
-            tuned(crate::helpers::base_figment(dir.path(), &a.database().url))
-                .merge(("redis_prefix", redis.prefix.clone()))
-                .merge(("auto_migrate", false)),
-        )
-        .expect("config"),
-    )
-    .await;
+    let redis = a
+        .config
+        .redis
+        .as_ref()
+        .expect("a second instance means Redis");
     let ann = a.register("ann@example.com").await;
     assert!(b.login("ann@example.com", PASSWORD).await["errors"].is_null());
     assert!(a.login("ann@example.com", PASSWORD).await["errors"].is_null());

@@ -6,7 +6,7 @@
 use figment::Figment;
 use serde_json::{Value, json};
 
-use crate::helpers::{Session, TestApp, base_figment, day, spawn_with, start};
+use crate::helpers::{Session, TestApp, day, spawn_with};
 
 /// The cache on; and no worker in the process, so that the statements
 /// counted around a request are the request's own.
@@ -181,24 +181,9 @@ async fn instances_share_the_cache_and_its_invalidation() {
     const SECRET: &str = "shared-secret-shared-secret-shared-2";
     let tuned = |f: Figment| cached(f).merge(("jwt_secret", SECRET));
     let a = spawn_with(tuned).await;
-    let Some(redis) = a.config.redis.as_ref() else {
-        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
+    let Some((b, _dir)) = crate::helpers::second_instance(&a, tuned).await else {
         return;
     };
-    if !a.database().is_postgres() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let b = start(
-        roost::config::Config::from_figment(
-            tuned(base_figment(dir.path(), &a.database().url))
-                .merge(("redis_prefix", redis.prefix.clone()))
-                .merge(("auto_migrate", false)),
-        )
-        .expect("config"),
-    )
-    .await;
     let host = a.host("host@example.com").await;
     let id = listing(&a, &host, "Shared flat").await;
     let vars = json!({ "id": id });

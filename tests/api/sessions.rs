@@ -285,25 +285,11 @@ async fn a_generated_development_secret_keeps_tokens_valid_across_restarts() {
 async fn sessions_hold_across_instances() {
     const SECRET: &str = "shared-secret-shared-secret-shared-1";
     let a = spawn_with(|f| f.merge(("jwt_secret", SECRET))).await;
-    let Some(redis) = a.config.redis.as_ref() else {
-        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
+    let Some((b, _dir)) =
+        crate::helpers::second_instance(&a, |f| f.merge(("jwt_secret", SECRET))).await
+    else {
         return;
     };
-    if !a.database().is_postgres() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let b = start(
-        roost::config::Config::from_figment(
-            crate::helpers::base_figment(dir.path(), &a.database().url)
-                .merge(("redis_prefix", redis.prefix.clone()))
-                .merge(("jwt_secret", SECRET))
-                .merge(("auto_migrate", false)),
-        )
-        .expect("config"),
-    )
-    .await;
 
     let ann = a.register("ann@example.com").await;
     assert_eq!(

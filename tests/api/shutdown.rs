@@ -91,18 +91,10 @@ async fn websockets_are_closed_at_shutdown() {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[tokio::test]
 async fn sigterm_lets_the_binary_finish_and_exit_zero() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = crate::helpers::free_port();
     let db = crate::helpers::TestDatabase::fresh(dir.path()).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_roost"))
         .arg("serve")

@@ -642,36 +642,13 @@ async fn messages_reach_their_recipient_live_and_nobody_else() {
     }
 }
 
-/// A second instance on `a`'s database and Redis, sharing its secret; `None`
-/// (and a note) unless PostgreSQL and Redis are configured.
-pub async fn second_instance(a: &TestApp, secret: &str) -> Option<(TestApp, tempfile::TempDir)> {
-    let Some(redis) = a.config.redis.as_ref() else {
-        eprintln!("skipped: needs TEST_REDIS_URL and TEST_DATABASE_URL (two instances share them)");
-        return None;
-    };
-    if !a.database().is_postgres() {
-        eprintln!("skipped: needs TEST_DATABASE_URL (two instances share one database)");
-        return None;
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let b = crate::helpers::start(
-        roost::config::Config::from_figment(
-            crate::helpers::base_figment(dir.path(), &a.database().url)
-                .merge(("redis_prefix", redis.prefix.clone()))
-                .merge(("jwt_secret", secret))
-                .merge(("auto_migrate", false)),
-        )
-        .expect("config"),
-    )
-    .await;
-    Some((b, dir))
-}
-
 #[tokio::test]
 async fn events_caused_on_one_instance_reach_subscribers_on_another() {
     const SECRET: &str = "shared-secret-shared-secret-shared-2";
     let a = spawn_with(|f| f.merge(("jwt_secret", SECRET))).await;
-    let Some((b, _dir)) = second_instance(&a, SECRET).await else {
+    let Some((b, _dir)) =
+        crate::helpers::second_instance(&a, |f| f.merge(("jwt_secret", SECRET))).await
+    else {
         return;
     };
     let (host, guest, listing) = host_and_guest(&a).await;

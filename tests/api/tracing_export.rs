@@ -66,14 +66,6 @@ fn attribute(span: &Span, key: &str) -> Option<String> {
         })
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 #[tokio::test]
 async fn spans_are_exported_over_otlp_with_the_callers_trace() {
     let collector = Collector::default();
@@ -87,7 +79,7 @@ async fn spans_are_exported_over_otlp_with_the_callers_trace() {
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = free_port();
+    let port = crate::helpers::free_port();
     let db = crate::helpers::TestDatabase::fresh(dir.path()).await;
     let mut child = Command::new(env!("CARGO_BIN_EXE_roost"))
         .arg("serve")

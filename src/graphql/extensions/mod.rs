@@ -20,3 +20,22 @@ pub use operation_limits::MAX_DIRECTIVES;
 pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
 pub use response_cache::{CACHE_HEADER, ResponseCache};
+
+use async_graphql::parser::types::{DocumentOperations, OperationDefinition};
+
+/// The operation a request runs: the only one, or the one it names. `None`
+/// when it names none of several (or one that is not there): execution
+/// fails on that later, with its own error.
+fn selected_operation<'a>(
+    operations: &'a DocumentOperations,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}

@@ -17,7 +17,7 @@ use std::sync::{
 use async_graphql::{
     Request, Response, ServerResult,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest},
-    parser::types::{DocumentOperations, OperationType},
+    parser::types::OperationType,
 };
 
 use sea_orm::DatabaseConnection;
@@ -73,12 +73,12 @@ impl Extension for RequestScopeExtension {
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
         request.data.insert(ViewerCache::default());
+        let ty = operation_type(&mut request);
+        let keep = ty != Some(OperationType::Subscription);
         let Some(replica) = &self.replica else {
-            let keep = !is_subscription(&request);
             install_loaders(&mut request, &self.db, keep);
             return next.run(ctx, request).await;
         };
-        let ty = operation_type(&mut request);
         let viewer = viewer_id(ctx, &request);
         let on_replica = ty == Some(OperationType::Query)
             && match viewer {
@@ -96,7 +96,6 @@ impl Extension for RequestScopeExtension {
                 replica.writers.mark(user_id).await;
             }
         }
-        let keep = ty != Some(OperationType::Subscription);
         if on_replica {
             request.data.insert(replica.services.clone());
             install_loaders(&mut request, &replica.db, keep);
@@ -139,20 +138,6 @@ fn install_loaders(request: &mut Request, db: &DatabaseConnection, keep: bool) {
     crate::reviews::install(&mut request.data, db, keep);
 }
 
-/// Whether the operation `request` runs is a subscription. Parsed here
-/// (again) only when the text mentions one; a text that does not parse is
-/// answered with its error later anyway.
-fn is_subscription(request: &Request) -> bool {
-    if !request.query.contains("subscription") {
-        return false;
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    selected(&doc.operations, request.operation_name.as_deref())
-        == Some(OperationType::Subscription)
-}
-
 /// The type of the operation `request` runs. A text that names neither a
 /// mutation nor a subscription can only hold queries; any other is parsed,
 /// and the parse kept on the request so the executor does not repeat it.
@@ -164,18 +149,7 @@ fn operation_type(request: &mut Request) -> Option<OperationType> {
     }
     let name = request.operation_name.clone();
     let doc = request.parsed_query().ok()?;
-    selected(&doc.operations, name.as_deref())
-}
-
-fn selected(operations: &DocumentOperations, name: Option<&str>) -> Option<OperationType> {
-    match (operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        (DocumentOperations::Multiple(_), None) => None,
-    }
+    super::selected_operation(&doc.operations, name.as_deref()).map(|op| op.ty)
 }
 
 #[cfg(test)]

@@ -20,9 +20,7 @@ use async_graphql::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
         NextPrepareRequest,
     },
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
-    },
+    parser::types::{ExecutableDocument, OperationType, Selection},
 };
 use axum::http::HeaderValue;
 use bytes::Bytes;
@@ -73,7 +71,6 @@ pub struct ResponseCache {
     pub versions: Versions,
 }
 
-#[derive(Default)]
 struct Counters {
     hits: AtomicU64,
     misses: AtomicU64,
@@ -84,13 +81,16 @@ impl ExtensionFactory for ResponseCache {
         Arc::new(ResponseCacheExtension {
             cache: self.cache.clone(),
             versions: self.versions.clone(),
-            counters: COUNTERS.clone(),
             state: Mutex::default(),
         })
     }
 }
 
-static COUNTERS: std::sync::LazyLock<Arc<Counters>> = std::sync::LazyLock::new(Arc::default);
+/// This process's hits and misses, for the hit ratio.
+static COUNTERS: Counters = Counters {
+    hits: AtomicU64::new(0),
+    misses: AtomicU64::new(0),
+};
 
 /// What the earlier hooks learnt about the operation.
 #[derive(Default)]
@@ -111,7 +111,6 @@ struct Lookup {
 struct ResponseCacheExtension {
     cache: Option<Store>,
     versions: Versions,
-    counters: Arc<Counters>,
     state: Mutex<State>,
 }
 
@@ -120,31 +119,17 @@ impl ResponseCacheExtension {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn count(&self, hit: bool) {
+    fn count(hit: bool) {
         let (counter, label) = if hit {
-            (&self.counters.hits, "hit")
+            (&COUNTERS.hits, "hit")
         } else {
-            (&self.counters.misses, "miss")
+            (&COUNTERS.misses, "miss")
         };
         counter.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("roost_response_cache_requests_total", "result" => label).increment(1);
-        let hits = self.counters.hits.load(Ordering::Relaxed) as f64;
-        let misses = self.counters.misses.load(Ordering::Relaxed) as f64;
+        let hits = COUNTERS.hits.load(Ordering::Relaxed) as f64;
+        let misses = COUNTERS.misses.load(Ordering::Relaxed) as f64;
         metrics::gauge!("roost_response_cache_hit_ratio").set(hits / (hits + misses));
-    }
-}
-
-fn operation<'a>(
-    doc: &'a ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'a OperationDefinition> {
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| &op.node)
-        }
-        _ => None,
     }
 }
 
@@ -177,7 +162,8 @@ impl Extension for ResponseCacheExtension {
     ) -> ServerResult<ExecutableDocument> {
         let doc = next.run(ctx, query, variables).await?;
         let mut state = self.state();
-        let Some(op) = operation(&doc, state.operation_name.as_deref()) else {
+        let Some(op) = super::selected_operation(&doc.operations, state.operation_name.as_deref())
+        else {
             return Ok(doc);
         };
         match op.ty {
@@ -247,14 +233,14 @@ impl Extension for ResponseCacheExtension {
         if let Some(bytes) = cache.get(&key).await
             && let Ok(data) = serde_json::from_slice::<async_graphql::Value>(&bytes)
         {
-            self.count(true);
+            Self::count(true);
             let mut response = Response::new(data);
             response
                 .http_headers
                 .insert(CACHE_HEADER, HeaderValue::from_static("hit"));
             return response;
         }
-        self.count(false);
+        Self::count(false);
         let mut response = next.run(ctx, operation_name).await;
         if response.errors.is_empty()
             && let Ok(bytes) = serde_json::to_vec(&response.data)
