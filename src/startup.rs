@@ -121,7 +121,7 @@ impl Application {
         );
         let persisted =
             http::persisted::PersistedQueries::new(&config.persisted_queries, redis.clone())?;
-        let state = AppState {
+        let state = AppState::new(crate::state::Shared {
             config: Arc::new(config),
             db,
             replica,
@@ -140,7 +140,7 @@ impl Application {
             mailer,
             persisted,
             rate_limits,
-        };
+        });
         Ok(Self { listener, state })
     }
 

@@ -12,8 +12,27 @@ use crate::{
     payments::PaymentService, redis::Redis, storage::Storage,
 };
 
+/// What every handler shares, behind one `Arc`: axum hands a copy of the
+/// state to each handler and middleware of every request, and a copy is
+/// then one reference count, not a clone of every service.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     /// The read replica queries go to, when configured.
@@ -39,7 +58,7 @@ pub struct AppState {
     pub rate_limits: crate::ratelimit::RateLimits,
 }
 
-impl AppState {
+impl Shared {
     /// What the job worker needs, when this process runs one.
     pub fn handlers(&self) -> Handlers {
         Handlers {

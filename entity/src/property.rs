@@ -83,6 +83,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// The codes of `property_amenities` for this listing, comma-separated
+    /// (in no particular order); written with them.
+    pub amenity_codes: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

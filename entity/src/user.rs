@@ -32,6 +32,9 @@ pub struct Model {
     /// listings, kept with each review.
     pub host_rating_sum: i64,
     pub host_rating_count: i32,
+    /// How many of this user's properties are LISTED and not deleted; kept
+    /// by the transactions that create, edit and delete listings.
+    pub listings_count: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

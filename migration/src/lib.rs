@@ -12,8 +12,12 @@ mod m20261124_000004_create_properties;
 mod m20261124_000005_create_bookings;
 mod m20261124_000006_create_reviews;
 mod m20261124_000007_create_conversations;
+mod m20261125_000008_user_listings_count;
+mod m20261125_000009_property_amenity_codes;
 
 pub use m20261124_000003_create_amenities::CATALOGUE as AMENITY_CATALOGUE;
+pub use m20261125_000008_user_listings_count::COUNT_LISTINGS;
+pub use m20261125_000009_property_amenity_codes::fill_amenity_codes;
 
 pub struct Migrator;
 
@@ -28,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_create_bookings::Migration),
             Box::new(m20261124_000006_create_reviews::Migration),
             Box::new(m20261124_000007_create_conversations::Migration),
+            Box::new(m20261125_000008_user_listings_count::Migration),
+            Box::new(m20261125_000009_property_amenity_codes::Migration),
         ]
     }
 }

@@ -428,6 +428,7 @@ mod tests {
             avatar_url: Set(None),
             host_rating_sum: Set(0),
             host_rating_count: Set(0),
+            listings_count: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -34,30 +34,6 @@ impl Loader<Uuid> for PropertyLoader {
     }
 }
 
-/// The amenity codes of each listing.
-pub struct AmenityCodesLoader(pub DatabaseConnection);
-
-impl Loader<Uuid> for AmenityCodesLoader {
-    type Value = Vec<String>;
-    type Error = Arc<DbErr>;
-
-    async fn load(&self, keys: &[Uuid]) -> Rows<Uuid, Self::Value> {
-        let rows = entity::property_amenity::Entity::find()
-            .filter(entity::property_amenity::Column::PropertyId.is_in(keys.iter().copied()))
-            .all(&self.0)
-            .await?;
-        // Every key gets an answer, an empty one included, so that the
-        // operation's cache remembers listings without amenities too.
-        let mut out: HashMap<Uuid, Vec<String>> = keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            out.entry(row.property_id)
-                .or_default()
-                .push(row.amenity_code);
-        }
-        Ok(out)
-    }
-}
-
 /// The photos of each listing, in order.
 pub struct PhotosLoader(pub DatabaseConnection);
 
@@ -175,7 +151,6 @@ pub fn cached<T: Send + Sync + 'static>(loader: T, keep: bool) -> Cached<T> {
 pub fn install(data: &mut async_graphql::Data, db: &DatabaseConnection, keep: bool) {
     data.insert(cached(crate::users::UserLoader::new(db.clone()), keep));
     data.insert(cached(PropertyLoader(db.clone()), keep));
-    data.insert(cached(AmenityCodesLoader(db.clone()), keep));
     data.insert(cached(PhotosLoader(db.clone()), keep));
     data.insert(cached(SavedLoader(db.clone()), keep));
     data.insert(cached(ListingsCountLoader(db.clone()), keep));

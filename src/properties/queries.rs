@@ -3,7 +3,7 @@ use async_graphql::{Context, ErrorExtensions, ID, Object, ResultExt};
 use super::{
     PropertyConnection, PropertyEdge,
     inputs::{PropertyFilter, PropertyOrder},
-    loaders::{AmenityCodesLoader, ListingsCountLoader, PhotosLoader, PropertyLoader, SavedLoader},
+    loaders::{ListingsCountLoader, PhotosLoader, PropertyLoader, SavedLoader},
     resolvers::loader,
     service::may_see,
     types::{Amenity, Property},
@@ -32,13 +32,53 @@ pub async fn visible_property(
     ctx: &Context<'_>,
     id: uuid::Uuid,
 ) -> async_graphql::Result<Option<Property>> {
-    let row = loader::<PropertyLoader>(ctx)?
-        .load_one(id)
-        .await
-        .map_err(AppError::from)
-        .extend()?;
+    let row = if ctx.look_ahead().field("host").exists() {
+        // A listing page shows its host: one statement for both.
+        let found = ctx
+            .services()?
+            .properties
+            .row_with_host(id)
+            .await
+            .extend()?;
+        match found {
+            Some((row, host)) => {
+                feed_users(ctx, host).await?;
+                Some(row)
+            }
+            None => None,
+        }
+    } else {
+        loader::<PropertyLoader>(ctx)?
+            .load_one(id)
+            .await
+            .map_err(AppError::from)
+            .extend()?
+    };
     let viewer = actor(ctx).await?;
     Ok(row.filter(|r| may_see(r, viewer)).map(Property::from))
+}
+
+/// Whether a page of listings is asked for its hosts.
+fn wants_hosts(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    look.field("nodes").field("host").exists()
+        || look.field("edges").field("node").field("host").exists()
+}
+
+/// Puts users read with something else in the operation's user loader,
+/// where `host`, `author` and the like then find them.
+pub async fn feed_users(
+    ctx: &Context<'_>,
+    users: impl IntoIterator<Item = entity::user::Model>,
+) -> async_graphql::Result<()> {
+    loader::<UserLoader>(ctx)?
+        .feed_many(
+            users
+                .into_iter()
+                .map(|u| (u.id, crate::users::User::from(u))),
+        )
+        .await;
+    Ok(())
 }
 
 /// Loads, in one batch each, what the selection will ask of a page of
@@ -82,20 +122,14 @@ pub async fn prime(
     };
     let counts = async {
         if selected(&["host", "listings", "totalCount"]) {
+            // The public count is on the user row; only a host's own (or an
+            // admin's) view counts every status.
             let keys = hosts
                 .iter()
-                .map(|h| (*h, viewer.is_some_and(|a| a.owns_or_admin(*h))));
+                .filter(|h| viewer.is_some_and(|a| a.owns_or_admin(**h)))
+                .map(|h| (*h, true));
             loader::<ListingsCountLoader>(ctx)?
                 .load_many(keys)
-                .await
-                .map_err(db_error)?;
-        }
-        Ok::<(), async_graphql::Error>(())
-    };
-    let amenities = async {
-        if selected(&["amenities"]) {
-            loader::<AmenityCodesLoader>(ctx)?
-                .load_many(ids.iter().copied())
                 .await
                 .map_err(db_error)?;
         }
@@ -120,7 +154,7 @@ pub async fn prime(
         }
         Ok::<(), async_graphql::Error>(())
     };
-    futures_util::try_join!(users, counts, amenities, photos, saved)?;
+    futures_util::try_join!(users, counts, photos, saved)?;
     Ok(())
 }
 
@@ -177,9 +211,11 @@ impl PropertyQuery {
                 first,
                 after,
                 wants_total(ctx),
+                wants_hosts(ctx),
             )
             .await
             .extend()?;
+        feed_users(ctx, page.hosts).await?;
         let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
         prime(ctx, &rows).await?;
         Ok(connection(

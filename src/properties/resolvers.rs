@@ -7,7 +7,7 @@ use async_graphql::{
 };
 
 use super::{
-    loaders::{AmenityCodesLoader, PhotosLoader, SavedLoader},
+    loaders::{PhotosLoader, SavedLoader},
     pricing::PriceQuote,
     types::{
         Amenity, CalendarDay, CancellationPolicy, ListingStatus, Location, Photo, Property,
@@ -117,14 +117,12 @@ impl Property {
     }
 
     async fn amenities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Amenity>> {
-        let codes = loader::<AmenityCodesLoader>(ctx)?
-            .load_one(self.id)
-            .await
-            .map_err(AppError::from)
-            .extend()?
-            .unwrap_or_default();
         let catalogue = &ctx.services()?.properties.catalogue;
-        let mut amenities: Vec<&Amenity> = codes.iter().filter_map(|c| catalogue.get(c)).collect();
+        let mut amenities: Vec<&Amenity> = self
+            .amenity_codes
+            .split(',')
+            .filter_map(|c| catalogue.get(c))
+            .collect();
         amenities.sort_by_key(|a| catalogue.position(&a.code));
         Ok(amenities.into_iter().cloned().collect())
     }

@@ -9,8 +9,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select,
+    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    RelationTrait, Select,
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -501,20 +502,31 @@ struct Cursor {
     id: Uuid,
 }
 
-/// A listing row, with its squared distance when ordering by distance.
+/// A listing row, with its squared distance when ordering by distance and
+/// its host when the host's columns were selected (prefixed `host_`).
 struct Ranked {
     row: entity::property::Model,
     distance: Option<f64>,
+    host: Option<entity::user::Model>,
 }
 
 impl FromQueryResult for Ranked {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        let host_pre = format!("{pre}{HOST}");
+        let host = match res.try_get::<Uuid>(&host_pre, "id") {
+            Ok(_) => Some(entity::user::Model::from_query_result(res, &host_pre)?),
+            Err(_) => None,
+        };
         Ok(Self {
             row: entity::property::Model::from_query_result(res, pre)?,
             distance: res.try_get(pre, "distance_sq").ok(),
+            host,
         })
     }
 }
+
+/// The prefix of the host's columns in a search with hosts.
+const HOST: &str = "host__";
 
 fn order_name(order: PropertyOrder) -> &'static str {
     match order {
@@ -538,6 +550,8 @@ fn key_of(order: PropertyOrder, r: &Ranked) -> serde_json::Value {
 /// One page of results.
 pub struct SearchPage {
     pub rows: Vec<(String, entity::property::Model)>,
+    /// The listings' hosts, when asked for.
+    pub hosts: Vec<entity::user::Model>,
     pub has_next: bool,
     pub has_previous: bool,
     pub total: Option<i64>,
@@ -551,6 +565,7 @@ impl PropertyService {
         first: Option<i32>,
         after: Option<String>,
         want_total: bool,
+        with_hosts: bool,
     ) -> AppResult<SearchPage> {
         let limit = page_size(first, 20)?;
         let criteria = Criteria::parse(filter, self)?;
@@ -574,11 +589,12 @@ impl PropertyService {
         }
         let backend = self.db.get_database_backend();
         let mut query = apply(&criteria, backend, Properties::find());
+        // Qualified: with hosts, `users` is in the statement too.
         let (key, direction): (SimpleExpr, Order) = match order {
-            PropertyOrder::Newest => (Expr::col(P::CreatedAt), Order::Desc),
-            PropertyOrder::PriceAsc => (Expr::col(P::PriceCents), Order::Asc),
-            PropertyOrder::PriceDesc => (Expr::col(P::PriceCents), Order::Desc),
-            PropertyOrder::RatingDesc => (Expr::col(P::RatingAvg), Order::Desc),
+            PropertyOrder::Newest => (Expr::col((Properties, P::CreatedAt)), Order::Desc),
+            PropertyOrder::PriceAsc => (Expr::col((Properties, P::PriceCents)), Order::Asc),
+            PropertyOrder::PriceDesc => (Expr::col((Properties, P::PriceCents)), Order::Desc),
+            PropertyOrder::RatingDesc => (Expr::col((Properties, P::RatingAvg)), Order::Desc),
             PropertyOrder::Distance => match near {
                 Some(near) => (distance_sq(backend, near), Order::Asc),
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
@@ -621,6 +637,16 @@ impl PropertyService {
         } else {
             None
         };
+        if with_hosts {
+            // The host card of every result in the same statement.
+            query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
+            for c in entity::user::Column::iter() {
+                query = query.column_as(
+                    Expr::col((entity::user::Entity, c)),
+                    format!("{HOST}{}", c.as_str()),
+                );
+            }
+        }
         let mut found: Vec<Ranked> = query
             .order_by(key, direction.clone())
             .order_by(P::Id, direction)
@@ -630,6 +656,7 @@ impl PropertyService {
             .await?;
         let has_next = found.len() as u64 > limit;
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        let hosts = found.iter_mut().filter_map(|r| r.host.take()).collect();
         let rows = found
             .into_iter()
             .map(|r| {
@@ -643,6 +670,7 @@ impl PropertyService {
             .collect();
         Ok(SearchPage {
             rows,
+            hosts,
             has_next,
             has_previous: cursor.is_some(),
             total,

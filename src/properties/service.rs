@@ -3,7 +3,8 @@
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, Set, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QuerySelect, Set,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -20,6 +21,7 @@ use crate::{
 };
 
 pub const NOT_FOUND: &str = "Property not found";
+const LISTED: entity::property::ListingStatus = entity::property::ListingStatus::Listed;
 
 #[derive(Clone)]
 pub struct PropertyService {
@@ -47,6 +49,18 @@ impl PropertyService {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// A listing that is not deleted, with its host.
+    pub async fn row_with_host(
+        &self,
+        id: Uuid,
+    ) -> AppResult<Option<(entity::property::Model, Option<entity::user::Model>)>> {
+        Ok(entity::property::Entity::find_by_id(id)
+            .filter(entity::property::Column::DeletedAt.is_null())
+            .find_also_related(entity::user::Entity)
+            .one(&self.db)
+            .await?)
     }
 
     pub async fn row(&self, id: Uuid) -> AppResult<Option<entity::property::Model>> {
@@ -112,12 +126,14 @@ impl PropertyService {
             created_at: Set(now),
             updated_at: Set(now),
             deleted_at: Set(None),
+            amenity_codes: Set(new.amenities.join(",")),
             // The review summary starts at its column defaults (no reviews).
             ..Default::default()
         }
         .insert(&txn)
         .await?;
         set_amenities(&txn, id, &new.amenities).await?;
+        count_listings(&txn, actor.user_id, i32::from(row.status == LISTED)).await?;
         txn.commit().await?;
         tracing::info!(property_id = %id, host_id = %actor.user_id, "listing created");
         Ok(row.into())
@@ -166,9 +182,22 @@ impl PropertyService {
             m.search_country = Set(search_key(&country));
             m.country = Set(country);
         }
+        if let Some(codes) = &amenities {
+            m.amenity_codes = Set(codes.join(","));
+        }
         m.updated_at = Set(Utc::now());
         let txn = begin_write(&self.db).await?;
+        // The status as it is now, under the row's lock: a delete that
+        // committed since the read above wins, and the host's listing count
+        // moves by what this update really changes.
+        let was_listed = listed_now(&txn, id).await?;
         let row = m.update(&txn).await?;
+        count_listings(
+            &txn,
+            row.host_id,
+            i32::from(row.status == LISTED) - i32::from(was_listed),
+        )
+        .await?;
         if let Some(codes) = amenities {
             entity::property_amenity::Entity::delete_many()
                 .filter(entity::property_amenity::Column::PropertyId.eq(id))
@@ -197,13 +226,7 @@ impl PropertyService {
         let txn = begin_write(&self.db).await?;
         // Exclusive with bookings being made (they share-lock the row), so
         // none slips in between the check and the delete.
-        entity::property::Entity::find_by_id(row.id)
-            .select_only()
-            .column(entity::property::Column::Id)
-            .lock_exclusive()
-            .into_tuple::<Uuid>()
-            .one(&txn)
-            .await?;
+        let was_listed = listed_now(&txn, row.id).await?;
         let upcoming = entity::booking::Entity::find()
             .filter(entity::booking::Column::PropertyId.eq(row.id))
             .filter(entity::booking::Column::Status.is_in(entity::booking::BookingStatus::ACTIVE))
@@ -221,9 +244,11 @@ impl PropertyService {
                 entity::property::Column::Status,
                 Expr::value(entity::property::ListingStatus::Unlisted),
             )
+            .col_expr(entity::property::Column::AmenityCodes, Expr::value(""))
             .filter(entity::property::Column::Id.eq(row.id))
             .exec(&txn)
             .await?;
+        count_listings(&txn, row.host_id, -i32::from(was_listed)).await?;
         entity::property_photo::Entity::delete_many()
             .filter(entity::property_photo::Column::PropertyId.eq(id))
             .exec(&txn)
@@ -256,6 +281,42 @@ impl PropertyService {
             .filter(|r| may_see(r, actor))
             .map(Property::from))
     }
+}
+
+/// Locks a listing's row for the rest of the transaction and tells whether
+/// it is listed; NOT_FOUND when it has been deleted meanwhile.
+async fn listed_now(conn: &impl ConnectionTrait, id: Uuid) -> AppResult<bool> {
+    use entity::property::Column as P;
+    let now: Option<(
+        entity::property::ListingStatus,
+        Option<chrono::DateTime<Utc>>,
+    )> = entity::property::Entity::find_by_id(id)
+        .select_only()
+        .columns([P::Status, P::DeletedAt])
+        .lock_exclusive()
+        .into_tuple()
+        .one(conn)
+        .await?;
+    match now {
+        Some((status, None)) => Ok(status == LISTED),
+        _ => Err(AppError::NotFound(NOT_FOUND.into())),
+    }
+}
+
+/// Moves the host's `listings_count` (their LISTED, not deleted listings)
+/// by `delta`, after the listing's own row in the same transaction: the
+/// same order as a review's writes (listing, then host), and an increment,
+/// so concurrent changes of one host's listings add up.
+async fn count_listings(conn: &impl ConnectionTrait, host: Uuid, delta: i32) -> AppResult<()> {
+    use entity::user::Column as U;
+    if delta != 0 {
+        entity::user::Entity::update_many()
+            .col_expr(U::ListingsCount, Expr::col(U::ListingsCount).add(delta))
+            .filter(U::Id.eq(host))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn set_amenities(conn: &impl ConnectionTrait, id: Uuid, codes: &[String]) -> AppResult<()> {

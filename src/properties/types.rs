@@ -152,6 +152,8 @@ pub struct Property {
     pub min_nights: i32,
     pub max_nights: i32,
     pub rating: RatingSummary,
+    /// Comma-separated amenity codes, as stored.
+    pub amenity_codes: String,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
 }
@@ -186,6 +188,7 @@ impl From<entity::property::Model> for Property {
             cancellation_policy: p.cancellation_policy.into(),
             min_nights: p.min_nights,
             max_nights: p.max_nights,
+            amenity_codes: p.amenity_codes,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }

@@ -4,7 +4,9 @@
 //! PostgreSQL and SQLite both run.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, FromQueryResult, IdenStatic, Iterable, Statement, Value,
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -74,6 +76,9 @@ pub struct PageKey {
     pub order: ReviewOrder,
     pub limit: u64,
     pub after: Option<Cursor>,
+    /// Whether the reviews' authors are wanted too (fetched in the same
+    /// statement).
+    pub authors: bool,
 }
 
 impl PageKey {
@@ -105,29 +110,40 @@ impl PageKey {
             order,
             limit,
             after,
+            authors: false,
         })
     }
 
     /// What the keys of one statement share.
-    pub fn group(&self) -> (bool, ReviewOrder, u64, Option<Cursor>) {
+    pub fn group(&self) -> (bool, ReviewOrder, u64, Option<Cursor>, bool) {
         (
             matches!(self.owner, Owner::Listing(_)),
             self.order,
             self.limit,
             self.after.clone(),
+            self.authors,
         )
     }
 }
 
+/// One owner's page: its reviews and, when asked for, their authors.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub rows: Vec<Model>,
+    pub authors: Vec<entity::user::Model>,
+}
+
 /// Up to `limit + 1` reviews of each owner in `owners` (which share order,
-/// limit and cursor), in one statement; by owner, in page order.
+/// limit and cursor), in one statement, with their authors when `authors`;
+/// by owner, in page order.
 pub async fn pages(
     conn: &impl ConnectionTrait,
     owners: &[Owner],
     order: ReviewOrder,
     limit: u64,
     after: Option<&Cursor>,
-) -> Result<Vec<(Uuid, Vec<Model>)>, DbErr> {
+    authors: bool,
+) -> Result<Vec<(Uuid, Page)>, DbErr> {
     let Some(first) = owners.first() else {
         return Ok(Vec::new());
     };
@@ -171,21 +187,36 @@ pub async fn pages(
         filter = format!("{filter} AND {cond}");
     }
     let take = i64::try_from(limit + 1).unwrap_or(i64::MAX);
+    // The authors' columns come prefixed with `u_` (no clash with the
+    // review's own `id`, `created_at`...).
+    let (author_columns, author_join) = if authors {
+        let columns: Vec<String> = entity::user::Column::iter()
+            .map(|c| format!(", u.{0} AS u_{0}", c.as_str()))
+            .collect();
+        (columns.concat(), " JOIN users u ON u.id = ranked.author_id")
+    } else {
+        (String::new(), "")
+    };
     let sql = format!(
-        "SELECT * FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
-         FROM reviews WHERE {filter}) ranked WHERE page_row <= {take} ORDER BY {column}, page_row"
+        "SELECT ranked.*{author_columns} FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
+         FROM reviews WHERE {filter}) ranked{author_join} WHERE page_row <= {take} ORDER BY ranked.{column}, page_row"
     );
-    let rows = Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-        .all(conn)
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
         .await?;
-    let mut out: Vec<(Uuid, Vec<Model>)> = owners.iter().map(|o| (o.id(), Vec::new())).collect();
-    for row in rows {
+    let mut out: Vec<(Uuid, Page)> = owners.iter().map(|o| (o.id(), Page::default())).collect();
+    for found in rows {
+        let row = Model::from_query_result(&found, "")?;
         let owner = match first {
             Owner::Listing(_) => row.property_id,
             Owner::Author(_) => row.author_id,
         };
         if let Some((_, page)) = out.iter_mut().find(|(id, _)| *id == owner) {
-            page.push(row);
+            if authors {
+                page.authors
+                    .push(entity::user::Model::from_query_result(&found, "u_")?);
+            }
+            page.rows.push(row);
         }
     }
     Ok(out)

@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::lists::{PageKey, pages};
+use super::lists::{Page, PageKey, pages};
 use crate::properties::loaders::cached;
 use entity::review::{Column as R, Entity as Reviews, Model};
 
@@ -24,7 +24,7 @@ type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 pub struct ReviewPageLoader(pub DatabaseConnection);
 
 impl Loader<PageKey> for ReviewPageLoader {
-    type Value = Vec<Model>;
+    type Value = Page;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[PageKey]) -> Rows<PageKey, Self::Value> {
@@ -33,9 +33,9 @@ impl Loader<PageKey> for ReviewPageLoader {
             groups.entry(key.group()).or_default().push(key);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((_, order, limit, after), keys) in groups {
+        for ((_, order, limit, after, authors), keys) in groups {
             let owners: Vec<_> = keys.iter().map(|k| k.owner).collect();
-            let found = pages(&self.0, &owners, order, limit, after.as_ref()).await?;
+            let found = pages(&self.0, &owners, order, limit, after.as_ref(), authors).await?;
             for (key, (_, rows)) in keys.into_iter().zip(found) {
                 out.insert(key.clone(), rows);
             }

@@ -7,29 +7,36 @@ use uuid::Uuid;
 
 use super::{
     ReviewConnection, ReviewEdge,
-    lists::{Cursor, Owner, PageKey},
+    lists::{Cursor, Owner, Page, PageKey},
     loaders::{ReviewOfBookingLoader, ReviewPageLoader, WrittenCountLoader},
     types::{Review, ReviewOrder},
 };
 use crate::{
     error::AppError,
     graphql::connection::PageInfo,
-    properties::{queries::wants_total, resolvers::loader},
+    properties::{
+        queries::{feed_users, wants_total},
+        resolvers::loader,
+    },
 };
 
 /// A page of reviews for `key`; `total` when the query asks for it.
 async fn page(
     ctx: &Context<'_>,
-    key: PageKey,
+    mut key: PageKey,
     total: Option<i64>,
 ) -> async_graphql::Result<ReviewConnection> {
     let limit = usize::try_from(key.limit).unwrap_or(usize::MAX);
-    let mut rows = loader::<ReviewPageLoader>(ctx)?
+    let look = ctx.look_ahead();
+    key.authors = look.field("nodes").field("author").exists()
+        || look.field("edges").field("node").field("author").exists();
+    let Page { mut rows, authors } = loader::<ReviewPageLoader>(ctx)?
         .load_one(key.clone())
         .await
         .map_err(AppError::from)
         .extend()?
         .unwrap_or_default();
+    feed_users(ctx, authors).await?;
     let has_next = rows.len() > limit;
     rows.truncate(limit);
     let edges: Vec<ReviewEdge> = rows

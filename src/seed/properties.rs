@@ -190,6 +190,9 @@ pub async fn insert(
             .exec(conn)
             .await?;
     }
+    conn.execute_unprepared(migration::COUNT_LISTINGS).await?;
+    conn.execute_unprepared(migration::fill_amenity_codes(conn.get_database_backend()))
+        .await?;
     let blocked_nights = blocked.len();
     let mut blocked = blocked.into_iter().peekable();
     while blocked.peek().is_some() {

@@ -66,6 +66,8 @@ pub struct User {
     /// Sum and count of the overall ratings of this host's reviews.
     pub host_rating_sum: i64,
     pub host_rating_count: i32,
+    /// How many listings the public sees (LISTED, not deleted).
+    pub listings_count: i32,
     pub created_at: chrono::DateTime<Utc>,
     pub updated_at: chrono::DateTime<Utc>,
     /// Set when the user is shown to themself by a mutation that has no
@@ -86,6 +88,7 @@ impl From<entity::user::Model> for User {
             avatar_url: m.avatar_url,
             host_rating_sum: m.host_rating_sum,
             host_rating_count: m.host_rating_count,
+            listings_count: m.listings_count,
             created_at: m.created_at,
             updated_at: m.updated_at,
             shown_to_self: false,
@@ -181,15 +184,18 @@ impl User {
         };
         let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
         prime(ctx, &rows).await?;
-        let total = if wants_total(ctx) {
+        let total = if !wants_total(ctx) {
+            None
+        } else if !all_statuses {
+            // What the public sees is kept on the user row.
+            Some(i64::from(self.listings_count))
+        } else {
             let count = loader::<ListingsCountLoader>(ctx)?
                 .load_one((self.id, all_statuses))
                 .await
                 .map_err(AppError::from)
                 .extend()?;
             Some(count.unwrap_or(0))
-        } else {
-            None
         };
         Ok(connection(
             page.rows,

@@ -792,3 +792,167 @@ async fn a_search_page_costs_the_same_statements_for_20_or_100_listings() {
     assert_eq!(twenty, hundred, "statements for first: 20 and first: 100");
     assert!(twenty <= 9, "{twenty} statements for a page");
 }
+
+/// `listings { totalCount }` as the public sees it is kept on the host's
+/// row: it follows creation, status changes and deletion, concurrent
+/// creations add up, and the host (or an admin) still counts every status.
+#[tokio::test]
+async fn a_hosts_public_listing_count_follows_every_change() {
+    let app = spawn_app().await;
+    let host = app.host("host@example.com").await;
+    let guest = app.register("guest@example.com").await;
+    let counts = |who: Option<&Session>| {
+        let token = who.map(|s| s.access_token.clone());
+        let host_id = host.user_id.clone();
+        let app = &app;
+        async move {
+            let resp = app
+                .gql_as(
+                    token.as_deref(),
+                    "query($id: ID!) { user(id: $id) { listings { totalCount } } }",
+                    json!({ "id": host_id }),
+                )
+                .await;
+            resp["data"]["user"]["listings"]["totalCount"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{resp}"))
+        }
+    };
+    let stored = || async {
+        count_rows(
+            &app.db,
+            "users WHERE email = 'host@example.com' AND listings_count = \
+             (SELECT COUNT(*) FROM properties p WHERE p.host_id = users.id \
+              AND p.status = 'LISTED' AND p.deleted_at IS NULL)",
+        )
+        .await
+    };
+    let listed = app
+        .create_property(&host, json!({ "status": "LISTED" }))
+        .await;
+    let unlisted = app
+        .create_property(
+            &host,
+            json!({ "status": "LISTED", "title": "Second place" }),
+        )
+        .await;
+    let draft = app
+        .create_property(&host, json!({ "status": "DRAFT", "title": "Draft place" }))
+        .await;
+    assert_eq!((counts(None).await, counts(Some(&guest)).await), (2, 2));
+    assert_eq!(counts(Some(&host)).await, 3, "the host counts drafts too");
+
+    let update = "mutation($id: ID!, $input: UpdatePropertyInput!) { updateProperty(id: $id, input: $input) { id status } }";
+    for (id, status, public) in [
+        (&unlisted, "UNLISTED", 1),
+        (&draft, "LISTED", 2),
+        (&draft, "LISTED", 2),
+        (&unlisted, "LISTED", 3),
+    ] {
+        let resp = app
+            .gql_as(
+                Some(&host.access_token),
+                update,
+                json!({ "id": id, "input": { "status": status } }),
+            )
+            .await;
+        assert_eq!(resp["data"]["updateProperty"]["status"], status, "{resp}");
+        assert_eq!(counts(None).await, public, "after {status}");
+    }
+    // A title change leaves the count alone.
+    app.gql_as(
+        Some(&host.access_token),
+        update,
+        json!({ "id": listed, "input": { "title": "Renamed place" } }),
+    )
+    .await;
+    assert_eq!(counts(None).await, 3);
+
+    let resp = app
+        .gql_as(
+            Some(&host.access_token),
+            "mutation($id: ID!) { deleteProperty(id: $id) }",
+            json!({ "id": listed }),
+        )
+        .await;
+    assert_eq!(resp["data"]["deleteProperty"], true, "{resp}");
+    assert_eq!((counts(None).await, counts(Some(&host)).await), (2, 2));
+
+    // Eight listings created at once: each one counted.
+    let made = futures_util::future::join_all((0..8).map(|i| {
+        app.create_property(
+            &host,
+            json!({ "status": "LISTED", "title": format!("Place {i}") }),
+        )
+    }))
+    .await;
+    assert_eq!(made.len(), 8);
+    assert_eq!((counts(None).await, counts(Some(&host)).await), (10, 10));
+    assert_eq!(stored().await, 1, "the stored count equals the listings");
+}
+
+/// A listing's amenities, kept on its row as well as in the search's
+/// table, follow updates and come in catalogue order.
+#[tokio::test]
+async fn amenities_follow_updates_in_catalogue_order() {
+    let app = spawn_app().await;
+    let host = app.host("host@example.com").await;
+    let id = app
+        .create_property(
+            &host,
+            json!({ "status": "LISTED", "amenities": ["pool", "wifi", "kitchen"] }),
+        )
+        .await;
+    let codes = || async {
+        let resp = app
+            .gql(
+                "query($id: ID!) { property(id: $id) { amenities { code } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        resp["data"]["property"]["amenities"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{resp}"))
+            .iter()
+            .map(|a| a["code"].as_str().expect("code").to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes().await, ["wifi", "kitchen", "pool"]);
+    let update = "mutation($id: ID!, $input: UpdatePropertyInput!) { updateProperty(id: $id, input: $input) { amenities { code } } }";
+    let resp = app
+        .gql_as(
+            Some(&host.access_token),
+            update,
+            json!({ "id": id, "input": { "amenities": ["hot_tub", "wifi"] } }),
+        )
+        .await;
+    assert_eq!(
+        resp["data"]["updateProperty"]["amenities"],
+        json!([{ "code": "wifi" }, { "code": "hot_tub" }]),
+        "{resp}"
+    );
+    assert_eq!(codes().await, ["wifi", "hot_tub"]);
+    // Other changes keep them; an empty list clears them.
+    app.gql_as(
+        Some(&host.access_token),
+        update,
+        json!({ "id": id, "input": { "title": "Renamed" } }),
+    )
+    .await;
+    assert_eq!(codes().await, ["wifi", "hot_tub"]);
+    app.gql_as(
+        Some(&host.access_token),
+        update,
+        json!({ "id": id, "input": { "amenities": [] } }),
+    )
+    .await;
+    assert!(codes().await.is_empty());
+    // The search's amenity filter agrees.
+    let found = app
+        .gql(
+            "{ properties(filter: { amenities: [\"wifi\"] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["data"]["properties"]["totalCount"], 0, "{found}");
+}

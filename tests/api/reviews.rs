@@ -870,3 +870,124 @@ async fn review_lists_send_as_many_statements_for_twenty_as_for_five() {
     let (one, search, bookings) = counts[1];
     assert!(one <= 6 && search <= 8 && bookings <= 8, "{counts:?}");
 }
+
+/// The reference workload's read pages (WORKLOAD.md) in the statements they
+/// send, with exact answers: the property page (amenities, the host and
+/// their public listing count, the ten newest reviews with their authors)
+/// two, the search page and the availability search (with hosts) one each.
+#[tokio::test]
+async fn the_workload_pages_send_two_statements_and_one() {
+    // No worker in the process: the statements counted are the requests'.
+    // A page of 100 costs more than the default complexity (as in the
+    // benchmark, which raises it too).
+    let app = crate::helpers::spawn_with(|f| {
+        f.merge(("serve_runs_worker", false))
+            .merge(("max_query_complexity", 100_000))
+    })
+    .await;
+    let host = app.host("host@example.com").await;
+    let page = app
+        .instant_listing(
+            &host,
+            json!({ "title": "Reviewed place", "amenities": ["pool", "wifi", "kitchen"] }),
+        )
+        .await;
+    app.instant_listing(
+        &host,
+        json!({ "title": "Second place", "pricePerNight": "90.00" }),
+    )
+    .await;
+    app.create_property(&host, json!({ "status": "DRAFT", "title": "Draft place" }))
+        .await;
+    // Twelve reviews, by guests with their own first names; the ten newest
+    // are shown, newest first.
+    for i in 0..12 {
+        let email = format!("guest{i}@example.com");
+        let resp = app
+            .gql(
+                &format!(
+                    "mutation($input: RegisterInput!) {{ register(input: $input) {{ {} }} }}",
+                    crate::helpers::AUTH_FIELDS
+                ),
+                json!({ "input": { "email": email, "password": crate::helpers::PASSWORD,
+                                   "firstName": format!("Guest{i}"), "lastName": "User" } }),
+            )
+            .await;
+        let guest = crate::helpers::session_from(&resp["data"]["register"], &email)
+            .unwrap_or_else(|| panic!("{resp}"));
+        let booking = stay(&app, &guest, &page, 10 + 5 * i, 2).await;
+        review(&app, &guest, &booking, 1 + i % 5).await;
+    }
+
+    let property_page = "query Q2($id: ID!) { property(id: $id) { id amenities { name } \
+        host { firstName listings { totalCount } } reviews(first: 10) { nodes { rating comment author { firstName } } } } }";
+    let before = app.statements.get();
+    let resp = app.gql(property_page, json!({ "id": page })).await;
+    let sent = app.statements.get() - before;
+    let p = &resp["data"]["property"];
+    assert_eq!(
+        p["amenities"],
+        json!([{ "name": "Wifi" }, { "name": "Kitchen" }, { "name": "Pool" }]),
+        "{resp}"
+    );
+    assert_eq!(
+        p["host"],
+        json!({ "firstName": "Test", "listings": { "totalCount": 2 } })
+    );
+    let reviews: Vec<(i64, String)> = p["reviews"]["nodes"]
+        .as_array()
+        .expect("reviews")
+        .iter()
+        .map(|r| {
+            (
+                r["rating"].as_i64().expect("rating"),
+                r["author"]["firstName"]
+                    .as_str()
+                    .expect("author")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let newest: Vec<(i64, String)> = (2..12)
+        .rev()
+        .map(|i| (1 + i % 5, format!("Guest{i}")))
+        .collect();
+    assert_eq!(reviews, newest);
+    assert_eq!(
+        sent, 2,
+        "the property page: the listing with its host, the reviews with their authors"
+    );
+
+    let search = "query Q1($first: Int!) { properties(filter: { city: \"Lisbon\" }, orderBy: PRICE_ASC, first: $first) { \
+        nodes { id title pricePerNight { amount } location { city } host { id firstName } rating { average count } } } }";
+    let available = format!(
+        "{{ properties(filter: {{ city: \"Lisbon\", guests: 2, checkIn: \"{}\", checkOut: \"{}\" }}, orderBy: PRICE_ASC, first: 20) {{ \
+         nodes {{ id title host {{ id firstName }} }} }} }}",
+        crate::helpers::day(30),
+        crate::helpers::day(35)
+    );
+    for (query, vars) in [
+        (search, json!({ "first": 20 })),
+        (search, json!({ "first": 100 })),
+        (available.as_str(), json!({})),
+    ] {
+        let before = app.statements.get();
+        let resp = app.gql(query, vars).await;
+        let sent = app.statements.get() - before;
+        let nodes = resp["data"]["properties"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{resp}"));
+        let titles: Vec<&str> = nodes
+            .iter()
+            .map(|n| n["title"].as_str().expect("title"))
+            .collect();
+        assert_eq!(titles, ["Second place", "Reviewed place"], "{resp}");
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["host"]["id"] == host.user_id.as_str()
+                    && n["host"]["firstName"] == "Test")
+        );
+        assert_eq!(sent, 1, "a search page with hosts: {query}");
+    }
+}

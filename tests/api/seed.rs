@@ -13,7 +13,9 @@ use roost::{
     graphql::ids::{NodeType, encode},
     seed::{self, SeedOptions},
 };
-use sea_orm::{DatabaseConnection, EntityTrait, FromQueryResult, Statement};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, Statement,
+};
 use serde_json::json;
 
 use crate::helpers::{SOON, TestDatabase, count_rows, count_where, spawn_app};
@@ -880,6 +882,38 @@ async fn seeded_reviews_have_the_workload_shape_and_exact_aggregates() {
         .await,
         0
     );
+    // Each host's public listing count and each listing's amenity codes
+    // are kept on their rows.
+    assert_eq!(
+        count_where(
+            db,
+            "users u",
+            "u.listings_count <> (SELECT COUNT(*) FROM properties p WHERE p.host_id = u.id \
+             AND p.status = 'LISTED' AND p.deleted_at IS NULL)"
+        )
+        .await,
+        0
+    );
+    assert!(count_where(db, "users", "listings_count > 0").await > 0);
+    for p in entity::property::Entity::find()
+        .all(db)
+        .await
+        .expect("listings")
+    {
+        let mut stored: Vec<&str> = p.amenity_codes.split(',').collect();
+        stored.sort_unstable();
+        let mut linked: Vec<String> = entity::property_amenity::Entity::find()
+            .filter(entity::property_amenity::Column::PropertyId.eq(p.id))
+            .all(db)
+            .await
+            .expect("links")
+            .into_iter()
+            .map(|l| l.amenity_code)
+            .collect();
+        linked.sort_unstable();
+        assert_eq!(stored, linked, "{}", p.id);
+        assert!((5..=15).contains(&linked.len()));
+    }
 
     // The app reads them: the newest review of a reviewed listing, and its
     // host's rating.
