@@ -130,14 +130,7 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
         Mutation::default(),
         Subscription::default(),
     )
-    .limit_complexity(config.max_complexity)
-    .extension(extensions::ErrorCodes)
-    .extension(extensions::DocumentChecks {
-        max_depth: config.max_depth,
-        max_aliases: config.max_aliases,
-        introspection: config.introspection,
-    })
-    .extension(extensions::OperationMetrics::default());
+    .limit_complexity(config.max_complexity);
     if !config.introspection {
         // "Did you mean ...?" would reveal the schema piece by piece.
         builder = builder.disable_introspection().disable_suggestions();
@@ -157,9 +150,17 @@ pub fn build_schema(
     cache: extensions::ResponseCache,
 ) -> RoostSchema {
     schema_builder(config)
-        .extension(extensions::OperationRateLimits { limits })
-        .extension(cache)
-        .extension(extensions::RequestScope { db, replica })
+        .extension(extensions::Pipeline {
+            checks: extensions::DocumentChecks {
+                max_depth: config.max_depth,
+                max_aliases: config.max_aliases,
+                introspection: config.introspection,
+            },
+            metrics: extensions::OperationMetrics::default(),
+            limits: extensions::OperationRateLimits { limits },
+            cache,
+            scope: extensions::RequestScope { db, replica },
+        })
         .data(services)
         .data(hub)
         .finish()

@@ -3,18 +3,9 @@
 //! parsed document, introspection (when it is off), a rejected token, the
 //! operation's shape (root/aliased fields, directives) and its depth.
 //!
-//! One extension rather than one each: async-graphql passes every field of
-//! every answer through each installed extension, so each one costs a
-//! little on every field whether it looks at fields or not.
-
-use std::sync::Arc;
 
 use async_graphql::{
-    Request, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
-    parser::types::ExecutableDocument,
+    Request, ServerResult, extensions::ExtensionContext, parser::types::ExecutableDocument,
 };
 
 use super::{auth_gate, depth_limit, no_introspection, nul_bytes, operation_limits};
@@ -27,38 +18,21 @@ pub struct DocumentChecks {
     pub introspection: bool,
 }
 
-impl ExtensionFactory for DocumentChecks {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for DocumentChecks {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        nul_bytes::check(&request)?;
-        next.run(ctx, request).await
+impl DocumentChecks {
+    pub(super) fn prepare_request(&self, request: &Request) -> ServerResult<()> {
+        nul_bytes::check(request)
     }
 
-    async fn parse_query(
+    pub(super) fn parsed(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        doc: &ExecutableDocument,
+    ) -> ServerResult<()> {
         if !self.introspection {
-            no_introspection::check(&doc)?;
+            no_introspection::check(doc)?;
         }
-        auth_gate::check(ctx, &doc)?;
-        operation_limits::check(&doc, self.max_aliases)?;
-        depth_limit::check(&doc, self.max_depth)?;
-        Ok(doc)
+        auth_gate::check(ctx, doc)?;
+        operation_limits::check(doc, self.max_aliases)?;
+        depth_limit::check(doc, self.max_depth)
     }
 }

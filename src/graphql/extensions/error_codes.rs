@@ -6,29 +6,9 @@
 //! internal error: logged with the request's span, shown as
 //! `INTERNAL_SERVER_ERROR` without its text.
 
-use std::sync::Arc;
-
-use async_graphql::{
-    Response, ServerError, ServerResult, ValidationResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-        NextValidation,
-    },
-    futures_util::stream::{BoxStream, StreamExt},
-    parser::types::ExecutableDocument,
-};
+use async_graphql::{Response, ServerError};
 
 use crate::error::{INTERNAL_MESSAGE, code};
-
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodesExtension)
-    }
-}
-
-struct ErrorCodesExtension;
 
 /// A request error happened before execution: the response has no data,
 /// only errors, none of them from a field.
@@ -66,7 +46,7 @@ fn argument_path(message: &str) -> Option<&str> {
     rest.split('"').next().filter(|p| !p.is_empty())
 }
 
-fn classify(e: &mut ServerError) {
+pub(super) fn classify(e: &mut ServerError) {
     if has_code(e) {
         return;
     }
@@ -93,57 +73,23 @@ fn classify(e: &mut ServerError) {
     }
 }
 
-fn classify_all(mut response: Response) -> Response {
+pub(super) fn classify_all(mut response: Response) -> Response {
     response.errors.iter_mut().for_each(classify);
     response
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodesExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        classify_all(next.run(ctx).await)
+/// A parse error, or one raised by the checks on the parsed document
+/// (which set their own codes).
+pub(super) fn classify_parse_error(mut e: ServerError) -> ServerError {
+    if !has_code(&e) {
+        let code = if is_limit(&e.message) {
+            code::QUERY_TOO_COMPLEX
+        } else {
+            code::GRAPHQL_PARSE_FAILED
+        };
+        set_code(&mut e, code);
     }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(classify_all).boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|mut e| {
-            // Extensions after this one (the auth gate) set their own codes.
-            if !has_code(&e) {
-                let code = if is_limit(&e.message) {
-                    code::QUERY_TOO_COMPLEX
-                } else {
-                    code::GRAPHQL_PARSE_FAILED
-                };
-                set_code(&mut e, code);
-            }
-            e
-        })
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|mut errors| {
-            errors.iter_mut().for_each(classify);
-            errors
-        })
-    }
+    e
 }
 
 #[cfg(test)]

@@ -10,31 +10,16 @@ use std::{
     time::Instant,
 };
 
-use async_graphql::{
-    Response,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-};
+use async_graphql::Response;
 
 const MAX_NAMES: usize = 500;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct OperationMetrics {
     names: Arc<Mutex<HashSet<String>>>,
 }
 
-impl ExtensionFactory for OperationMetrics {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationMetricsExtension {
-            names: self.names.clone(),
-        })
-    }
-}
-
-struct OperationMetricsExtension {
-    names: Arc<Mutex<HashSet<String>>>,
-}
-
-impl OperationMetricsExtension {
+impl OperationMetrics {
     fn label(&self, name: Option<&str>) -> String {
         let Some(name) = name else {
             return "anonymous".into();
@@ -55,13 +40,12 @@ impl OperationMetricsExtension {
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationMetricsExtension {
-    async fn execute(
+impl OperationMetrics {
+    /// Runs `run`, the operation, counted and timed, in its own span.
+    pub(super) async fn execute(
         &self,
-        ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
-        next: NextExecute<'_>,
+        run: impl Future<Output = Response>,
     ) -> Response {
         let started = Instant::now();
         let operation = self.label(operation_name);
@@ -71,8 +55,7 @@ impl Extension for OperationMetricsExtension {
             graphql.operation.name = %operation,
             graphql.errors = tracing::field::Empty,
         );
-        let response =
-            tracing::Instrument::instrument(next.run(ctx, operation_name), span.clone()).await;
+        let response = tracing::Instrument::instrument(run, span.clone()).await;
         if !response.errors.is_empty() {
             span.record("graphql.errors", response.errors.len());
         }

@@ -10,16 +10,11 @@
 //!
 //! A refusal is a request error RATE_LIMITED with `retryAfter` (HTTP 429).
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-};
+use std::{collections::HashSet, sync::Mutex};
 
 use async_graphql::{
-    Request, ServerError, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
+    Request, ServerError, ServerResult,
+    extensions::ExtensionContext,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
@@ -36,16 +31,17 @@ pub struct OperationRateLimits {
     pub limits: RateLimits,
 }
 
-impl ExtensionFactory for OperationRateLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationRateLimitsExtension {
+impl OperationRateLimits {
+    /// This part's state for one operation.
+    pub(super) fn for_operation(&self) -> OperationRateLimitsExtension {
+        OperationRateLimitsExtension {
             limits: self.limits.clone(),
             operation_name: Mutex::new(None),
-        })
+        }
     }
 }
 
-struct OperationRateLimitsExtension {
+pub(super) struct OperationRateLimitsExtension {
     limits: RateLimits,
     /// The operation the request asks for, noted before parsing.
     operation_name: Mutex<Option<String>>,
@@ -124,29 +120,20 @@ pub fn sign_in_attempts(doc: &ExecutableDocument, operation_name: Option<&str>) 
         .sum()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationRateLimitsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl OperationRateLimitsExtension {
+    pub(super) fn prepare_request(&self, request: &Request) {
         *self
             .operation_name
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
-        next.run(ctx, request).await
     }
 
-    async fn parse_query(
+    /// Spends the operation's budgets once its document is parsed.
+    pub(super) async fn parsed(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        doc: &ExecutableDocument,
+    ) -> ServerResult<()> {
         if let (Some(limiter), Some(Credentials::Viewer(viewer))) =
             (&self.limits.user, ctx.data_opt::<Credentials>())
             && let Some(retry) = spend(limiter, &viewer.user_id.to_string(), 1).await
@@ -165,7 +152,7 @@ impl Extension for OperationRateLimitsExtension {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone();
-            let attempts = sign_in_attempts(&doc, name.as_deref());
+            let attempts = sign_in_attempts(doc, name.as_deref());
             if attempts > 0 {
                 let cost = u32::try_from(attempts).unwrap_or(u32::MAX);
                 if let Some(retry) = spend(limiter, ip, cost).await {
@@ -181,7 +168,7 @@ impl Extension for OperationRateLimitsExtension {
                 }
             }
         }
-        Ok(doc)
+        Ok(())
     }
 }
 

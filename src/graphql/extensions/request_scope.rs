@@ -9,15 +9,10 @@
 //! having written when it starts and again when it ends (the window counts
 //! from the end), and so is the user a sign-in returned.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::{
-    Request, Response, ServerResult,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest},
-    parser::types::OperationType,
+    Request, Response, extensions::ExtensionContext, parser::types::OperationType,
 };
 
 use sea_orm::DatabaseConnection;
@@ -32,17 +27,18 @@ pub struct RequestScope {
     pub replica: Option<ReadReplica>,
 }
 
-impl ExtensionFactory for RequestScope {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestScopeExtension {
+impl RequestScope {
+    /// This part's state for one operation.
+    pub(super) fn for_operation(&self) -> RequestScopeExtension {
+        RequestScopeExtension {
             db: self.db.clone(),
             replica: self.replica.clone(),
             mutation: AtomicBool::new(false),
-        })
+        }
     }
 }
 
-struct RequestScopeExtension {
+pub(super) struct RequestScopeExtension {
     db: DatabaseConnection,
     replica: Option<ReadReplica>,
     /// Set when the operation is a mutation and there is a replica: its
@@ -64,20 +60,18 @@ fn viewer_id(ctx: &ExtensionContext<'_>, request: &Request) -> Option<uuid::Uuid
     }
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestScopeExtension {
-    async fn prepare_request(
+impl RequestScopeExtension {
+    pub(super) async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
         mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+    ) -> Request {
         request.data.insert(ViewerCache::default());
         let ty = operation_type(&mut request);
         let keep = ty != Some(OperationType::Subscription);
         let Some(replica) = &self.replica else {
             install_loaders(&mut request, &self.db, keep);
-            return next.run(ctx, request).await;
+            return request;
         };
         let viewer = viewer_id(ctx, &request);
         let on_replica = ty == Some(OperationType::Query)
@@ -102,16 +96,16 @@ impl Extension for RequestScopeExtension {
         } else {
             install_loaders(&mut request, &self.db, keep);
         }
-        next.run(ctx, request).await
+        request
     }
 
-    async fn execute(
+    /// Runs `run`, the operation; then marks a mutation's writers.
+    pub(super) async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
+        run: impl Future<Output = Response>,
     ) -> Response {
-        let response = next.run(ctx, operation_name).await;
+        let response = run.await;
         if let Some(replica) = &self.replica
             && self.mutation.load(Ordering::Relaxed)
         {

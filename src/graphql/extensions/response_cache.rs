@@ -10,16 +10,13 @@
 //! the `bookings` version as well as the `catalog` one.
 
 use std::sync::{
-    Arc, Mutex,
+    Mutex,
     atomic::{AtomicU64, Ordering},
 };
 
 use async_graphql::{
-    Request, Response, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest,
-    },
+    Request, Response, Variables,
+    extensions::ExtensionContext,
     parser::types::{ExecutableDocument, OperationType, Selection},
 };
 use axum::http::HeaderValue;
@@ -76,13 +73,14 @@ struct Counters {
     misses: AtomicU64,
 }
 
-impl ExtensionFactory for ResponseCache {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ResponseCacheExtension {
+impl ResponseCache {
+    /// This part's state for one operation.
+    pub(super) fn for_operation(&self) -> ResponseCacheExtension {
+        ResponseCacheExtension {
             cache: self.cache.clone(),
             versions: self.versions.clone(),
             state: Mutex::default(),
-        })
+        }
     }
 }
 
@@ -108,7 +106,7 @@ struct Lookup {
     scopes: Vec<Scope>,
 }
 
-struct ResponseCacheExtension {
+pub(super) struct ResponseCacheExtension {
     cache: Option<Store>,
     versions: Versions,
     state: Mutex<State>,
@@ -141,30 +139,24 @@ fn mentions_bookings(query: &str, variables: &[u8]) -> bool {
         .any(|w| query.contains(w) || variables.contains(w))
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ResponseCacheExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl ResponseCacheExtension {
+    pub(super) fn prepare_request(&self, request: &Request) {
         self.state().operation_name = request.operation_name.clone();
-        next.run(ctx, request).await
     }
 
-    async fn parse_query(
+    /// Notes, once the document is parsed, whether the operation is a
+    /// cacheable query or a mutation of public data.
+    pub(super) fn parsed(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        doc: &ExecutableDocument,
+    ) {
         let mut state = self.state();
         let Some(op) = super::selected_operation(&doc.operations, state.operation_name.as_deref())
         else {
-            return Ok(doc);
+            return;
         };
         match op.ty {
             OperationType::Query => {
@@ -197,31 +189,31 @@ impl Extension for ResponseCacheExtension {
             }
             OperationType::Subscription => {}
         }
-        Ok(doc)
     }
 
-    async fn execute(
+    /// Answers from the cache, or runs `run` (the operation) and keeps its
+    /// answer; after a mutation of public data, moves the catalogue on.
+    pub(super) async fn execute(
         &self,
-        ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
-        next: NextExecute<'_>,
+        run: impl Future<Output = Response>,
     ) -> Response {
         let (lookup, changes_catalog) = {
             let mut state = self.state();
             (state.lookup.take(), state.changes_catalog)
         };
         if changes_catalog {
-            let response = next.run(ctx, operation_name).await;
+            let response = run.await;
             self.versions.bump(Scope::Catalog).await;
             return response;
         }
         let (Some(cache), Some(lookup)) = (&self.cache, lookup) else {
-            return next.run(ctx, operation_name).await;
+            return run.await;
         };
         // Read before running, so a write during the run leaves what it
         // computes under the old versions, unreachable.
         let Some(versions) = cache.versions().current(&lookup.scopes).await else {
-            return next.run(ctx, operation_name).await;
+            return run.await;
         };
         let key = cache.key(
             &lookup.query,
@@ -241,7 +233,7 @@ impl Extension for ResponseCacheExtension {
             return response;
         }
         Self::count(false);
-        let mut response = next.run(ctx, operation_name).await;
+        let mut response = run.await;
         if response.errors.is_empty()
             && let Ok(bytes) = serde_json::to_vec(&response.data)
         {
