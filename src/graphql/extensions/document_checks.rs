@@ -1,8 +1,7 @@
-//! The checks made on every operation's text before anything runs, in one
-//! extension: NUL characters in the document or variables, then, on the
-//! parsed document, introspection (when it is off), a rejected token, the
-//! operation's shape (root/aliased fields, directives) and its depth.
-//!
+//! The checks made on every operation's text before anything runs: NUL
+//! characters in the document or variables, then, on the parsed document,
+//! introspection (when it is off), a rejected token, the operation's shape
+//! (root/aliased fields, directives) and its depth.
 
 use async_graphql::{
     Request, ServerResult, extensions::ExtensionContext, parser::types::ExecutableDocument,
