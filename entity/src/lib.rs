@@ -3,6 +3,38 @@
 //! These are storage types: the GraphQL API has its own types in the `roost`
 //! crate, so a column can change without a client noticing.
 
+/// Reads a model from a row by column position rather than by name: `at`
+/// is the position of its first column, and the others follow in the
+/// model's field order, which is the order of its `Column` enum (how
+/// `Entity::find()` selects them). Name lookups cost a hash and a string
+/// comparison per column (and an allocation with a prefix); a page of
+/// search results with hosts reads over a thousand columns.
+///
+/// Also defines `$fields`, the field names in that order: a test in the
+/// search (`roost::properties::search`) compares them with
+/// `Column::iter()`, so a reordered model fails it.
+macro_rules! by_position {
+    ($fields:ident, $model:ident { $($field:ident),+ $(,)? }) => {
+        /// The field names [`Model::at`] reads, in order.
+        pub const $fields: &[&str] = &[$(stringify!($field)),+];
+
+        impl $model {
+            /// The model whose columns start at position `at` of `row`.
+            #[allow(unused_assignments)] // the last field's `next += 1`
+            pub fn at(row: &sea_orm::QueryResult, at: usize) -> Result<Self, sea_orm::DbErr> {
+                let mut next = at;
+                Ok(Self {
+                    $($field: {
+                        let value = row.try_get_by_index(next)?;
+                        next += 1;
+                        value
+                    }),+
+                })
+            }
+        }
+    };
+}
+
 pub mod amenity;
 pub mod booking;
 pub mod calendar_day;

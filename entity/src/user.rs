@@ -52,3 +52,23 @@ impl Related<super::session::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+by_position!(
+    FIELDS,
+    Model {
+        id,
+        email,
+        password_hash,
+        first_name,
+        last_name,
+        phone_number,
+        role,
+        bio,
+        avatar_url,
+        host_rating_sum,
+        host_rating_count,
+        listings_count,
+        created_at,
+        updated_at,
+    }
+);

@@ -503,7 +503,8 @@ struct Cursor {
 }
 
 /// A listing row, with its squared distance when ordering by distance and
-/// its host when the host's columns were selected (prefixed `host_`).
+/// its host when the host's columns were selected (prefixed `host__`,
+/// right after the listing's). Read by position: a page is many columns.
 struct Ranked {
     row: entity::property::Model,
     distance: Option<f64>,
@@ -512,13 +513,15 @@ struct Ranked {
 
 impl FromQueryResult for Ranked {
     fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        let host_pre = format!("{pre}{HOST}");
-        let host = match res.try_get::<Uuid>(&host_pre, "id") {
-            Ok(_) => Some(entity::user::Model::from_query_result(res, &host_pre)?),
+        let host = match res.try_get::<Uuid>(pre, &format!("{HOST}id")) {
+            Ok(_) => Some(entity::user::Model::at(
+                res,
+                entity::property::FIELDS.len(),
+            )?),
             Err(_) => None,
         };
         Ok(Self {
-            row: entity::property::Model::from_query_result(res, pre)?,
+            row: entity::property::Model::at(res, 0)?,
             distance: res.try_get(pre, "distance_sq").ok(),
             host,
         })
@@ -600,6 +603,18 @@ impl PropertyService {
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
             },
         };
+        if with_hosts {
+            // The host card of every result in the same statement; its
+            // columns come right after the listing's (`Ranked` reads them
+            // by position).
+            query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
+            for c in entity::user::Column::iter() {
+                query = query.column_as(
+                    Expr::col((entity::user::Entity, c)),
+                    format!("{HOST}{}", c.as_str()),
+                );
+            }
+        }
         if let Some(near) = near {
             query = query.column_as(distance_sq(backend, near), "distance_sq");
         }
@@ -637,16 +652,6 @@ impl PropertyService {
         } else {
             None
         };
-        if with_hosts {
-            // The host card of every result in the same statement.
-            query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
-            for c in entity::user::Column::iter() {
-                query = query.column_as(
-                    Expr::col((entity::user::Entity, c)),
-                    format!("{HOST}{}", c.as_str()),
-                );
-            }
-        }
         let mut found: Vec<Ranked> = query
             .order_by(key, direction.clone())
             .order_by(P::Id, direction)
@@ -681,6 +686,15 @@ impl PropertyService {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Ranked` reads listings and hosts by position.
+    #[test]
+    fn models_read_by_position_list_their_fields_in_column_order() {
+        let users: Vec<&str> = entity::user::Column::iter().map(|c| c.as_str()).collect();
+        assert_eq!(users, entity::user::FIELDS);
+        let listings: Vec<&str> = P::iter().map(|c| c.as_str()).collect();
+        assert_eq!(listings, entity::property::FIELDS);
+    }
 
     #[test]
     fn words_are_letters_and_digits() {
