@@ -8,9 +8,14 @@
 
 use sea_orm_migration::prelude::*;
 
-/// Sets every user's `listings_count` from their properties.
-pub const COUNT_LISTINGS: &str = "UPDATE users SET listings_count = (SELECT count(*) \
-    FROM properties p WHERE p.host_id = users.id AND p.status = 'LISTED' AND p.deleted_at IS NULL)";
+/// Sets the `listings_count` of every user with listings (the others keep
+/// the default, 0). One aggregate joined in, not a count per user: that
+/// would scan the listings once per user wherever the planner has no
+/// statistics yet (a freshly seeded database).
+pub const COUNT_LISTINGS: &str = "UPDATE users SET listings_count = c.n \
+    FROM (SELECT host_id, count(*) AS n FROM properties \
+          WHERE status = 'LISTED' AND deleted_at IS NULL GROUP BY host_id) c \
+    WHERE users.id = c.host_id";
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;

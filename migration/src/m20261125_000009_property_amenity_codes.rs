@@ -11,16 +11,21 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// Sets every listing's `amenity_codes` from `property_amenities`.
+/// Sets the `amenity_codes` of every listing with amenities (the others
+/// keep the default, ''), from one aggregate joined in.
 pub fn fill_amenity_codes(backend: sea_orm::DbBackend) -> &'static str {
     match backend {
         sea_orm::DbBackend::Postgres => {
-            "UPDATE properties SET amenity_codes = coalesce((SELECT string_agg(pa.amenity_code, ',') \
-             FROM property_amenities pa WHERE pa.property_id = properties.id), '')"
+            "UPDATE properties SET amenity_codes = a.codes \
+             FROM (SELECT property_id, string_agg(amenity_code, ',') AS codes \
+                   FROM property_amenities GROUP BY property_id) a \
+             WHERE properties.id = a.property_id"
         }
         _ => {
-            "UPDATE properties SET amenity_codes = coalesce((SELECT group_concat(pa.amenity_code, ',') \
-             FROM property_amenities pa WHERE pa.property_id = properties.id), '')"
+            "UPDATE properties SET amenity_codes = a.codes \
+             FROM (SELECT property_id, group_concat(amenity_code, ',') AS codes \
+                   FROM property_amenities GROUP BY property_id) a \
+             WHERE properties.id = a.property_id"
         }
     }
 }

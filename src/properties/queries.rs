@@ -82,8 +82,9 @@ pub async fn feed_users(
 }
 
 /// Loads, in one batch each, what the selection will ask of a page of
-/// listings: hosts (and their listing counts), amenities, photos and
-/// wishlist flags. The per-item loads that follow are answered from the
+/// listings: hosts (unless the page brought them), the listing counts a
+/// host or an admin sees (the public one is on the user row), photos and
+/// wishlist flags; amenities are on the listing's row. The per-item loads that follow are answered from the
 /// operation's loader caches, so the statements a page costs do not depend
 /// on its length or on how the resolvers' timing falls.
 pub async fn prime(
