@@ -505,10 +505,10 @@ struct Cursor {
 /// A listing row, with its squared distance when ordering by distance and
 /// its host when the host's columns were selected (prefixed `host__`,
 /// right after the listing's). Read by position: a page is many columns.
-struct Ranked {
-    row: entity::property::Model,
+pub(super) struct Ranked {
+    pub row: entity::property::Model,
     distance: Option<f64>,
-    host: Option<entity::user::Model>,
+    pub host: Option<entity::user::Model>,
 }
 
 impl FromQueryResult for Ranked {
@@ -530,6 +530,19 @@ impl FromQueryResult for Ranked {
 
 /// The prefix of the host's columns in a search with hosts.
 const HOST: &str = "host__";
+
+/// `query` with each listing's host: `users` joined, its columns selected
+/// right after the listing's (call before adding other columns).
+pub(super) fn joined_hosts(mut query: Select<Properties>) -> Select<Properties> {
+    query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
+    for c in entity::user::Column::iter() {
+        query = query.column_as(
+            Expr::col((entity::user::Entity, c)),
+            format!("{HOST}{}", c.as_str()),
+        );
+    }
+    query
+}
 
 fn order_name(order: PropertyOrder) -> &'static str {
     match order {
@@ -604,16 +617,8 @@ impl PropertyService {
             },
         };
         if with_hosts {
-            // The host card of every result in the same statement; its
-            // columns come right after the listing's (`Ranked` reads them
-            // by position).
-            query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
-            for c in entity::user::Column::iter() {
-                query = query.column_as(
-                    Expr::col((entity::user::Entity, c)),
-                    format!("{HOST}{}", c.as_str()),
-                );
-            }
+            // The host card of every result in the same statement.
+            query = joined_hosts(query);
         }
         if let Some(near) = near {
             query = query.column_as(distance_sq(backend, near), "distance_sq");

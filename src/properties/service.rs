@@ -56,11 +56,13 @@ impl PropertyService {
         &self,
         id: Uuid,
     ) -> AppResult<Option<(entity::property::Model, Option<entity::user::Model>)>> {
-        Ok(entity::property::Entity::find_by_id(id)
-            .filter(entity::property::Column::DeletedAt.is_null())
-            .find_also_related(entity::user::Entity)
+        let query = entity::property::Entity::find_by_id(id)
+            .filter(entity::property::Column::DeletedAt.is_null());
+        Ok(super::search::joined_hosts(query)
+            .into_model::<super::search::Ranked>()
             .one(&self.db)
-            .await?)
+            .await?
+            .map(|r| (r.row, r.host)))
     }
 
     pub async fn row(&self, id: Uuid) -> AppResult<Option<entity::property::Model>> {

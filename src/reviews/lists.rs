@@ -187,18 +187,18 @@ pub async fn pages(
         filter = format!("{filter} AND {cond}");
     }
     let take = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    // The authors' columns come prefixed with `u_` (no clash with the
-    // review's own `id`, `created_at`...).
+    // The authors' columns come first (read by position), prefixed with
+    // `u_` (no clash with the review's own `id`, `created_at`...).
     let (author_columns, author_join) = if authors {
         let columns: Vec<String> = entity::user::Column::iter()
-            .map(|c| format!(", u.{0} AS u_{0}", c.as_str()))
+            .map(|c| format!("u.{0} AS u_{0}, ", c.as_str()))
             .collect();
         (columns.concat(), " JOIN users u ON u.id = ranked.author_id")
     } else {
         (String::new(), "")
     };
     let sql = format!(
-        "SELECT ranked.*{author_columns} FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
+        "SELECT {author_columns}ranked.* FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
          FROM reviews WHERE {filter}) ranked{author_join} WHERE page_row <= {take} ORDER BY ranked.{column}, page_row"
     );
     let rows = conn
@@ -213,8 +213,7 @@ pub async fn pages(
         };
         if let Some((_, page)) = out.iter_mut().find(|(id, _)| *id == owner) {
             if authors {
-                page.authors
-                    .push(entity::user::Model::from_query_result(&found, "u_")?);
+                page.authors.push(entity::user::Model::at(&found, 0)?);
             }
             page.rows.push(row);
         }
