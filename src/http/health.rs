@@ -14,27 +14,30 @@ pub async fn health() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    let database = tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(&state.db))
+/// Whether `check` succeeds within the timeout.
+async fn answers<E>(check: impl Future<Output = Result<(), E>>) -> bool {
+    tokio::time::timeout(CHECK_TIMEOUT, check)
         .await
-        .is_ok_and(|r| r.is_ok());
+        .is_ok_and(|r| r.is_ok())
+}
+
+pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     // Queries go to the replica, so an instance without it cannot serve.
-    let replica = match &state.replica {
-        Some(replica) => Some(
-            tokio::time::timeout(CHECK_TIMEOUT, crate::db::ping(&replica.db))
-                .await
-                .is_ok_and(|r| r.is_ok()),
-        ),
-        None => None,
-    };
-    let redis = match &state.redis {
-        Some(redis) => Some(
-            tokio::time::timeout(CHECK_TIMEOUT, redis.ping())
-                .await
-                .is_ok_and(|r| r.is_ok()),
-        ),
-        None => None,
-    };
+    let (database, replica, redis) = tokio::join!(
+        answers(crate::db::ping(&state.db)),
+        async {
+            match &state.replica {
+                Some(replica) => Some(answers(crate::db::ping(&replica.db)).await),
+                None => None,
+            }
+        },
+        async {
+            match &state.redis {
+                Some(redis) => Some(answers(redis.ping()).await),
+                None => None,
+            }
+        },
+    );
     let word = |ok: bool| if ok { "ok" } else { "unavailable" };
     let ready = database && replica.unwrap_or(true) && redis.unwrap_or(true);
     let status = if ready {

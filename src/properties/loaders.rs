@@ -78,8 +78,9 @@ impl Loader<(Uuid, Uuid)> for SavedLoader {
     }
 }
 
-/// How many listings a host has: keyed by (host, whether unlisted and
-/// draft ones count, which they do when the host or an admin asks).
+/// How many listings each host has in every status but deleted: what the
+/// host themself or an admin sees (the public count, of listed ones, is
+/// kept on the user row).
 pub struct ListingsCountLoader(pub DatabaseConnection);
 
 #[derive(FromQueryResult)]
@@ -88,48 +89,28 @@ struct HostCount {
     n: i64,
 }
 
-impl Loader<(Uuid, bool)> for ListingsCountLoader {
+impl Loader<Uuid> for ListingsCountLoader {
     type Value = i64;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[(Uuid, bool)]) -> Rows<(Uuid, bool), i64> {
-        let mut out = HashMap::new();
-        for all_statuses in [false, true] {
-            let hosts: Vec<Uuid> = keys
-                .iter()
-                .filter(|k| k.1 == all_statuses)
-                .map(|k| k.0)
-                .collect();
-            if hosts.is_empty() {
-                continue;
-            }
-            let mut query = entity::property::Entity::find()
-                .select_only()
-                .column(entity::property::Column::HostId)
-                .column_as(Expr::col(entity::property::Column::Id).count(), "n")
-                .filter(entity::property::Column::HostId.is_in(hosts.iter().copied()))
-                .filter(entity::property::Column::DeletedAt.is_null())
-                .group_by(entity::property::Column::HostId);
-            if !all_statuses {
-                query = query.filter(
-                    entity::property::Column::Status.eq(entity::property::ListingStatus::Listed),
-                );
-            }
-            let counts: HashMap<Uuid, i64> = query
-                .into_model::<HostCount>()
-                .all(&self.0)
-                .await?
-                .into_iter()
-                .map(|c| (c.host_id, c.n))
-                .collect();
-            for host in hosts {
-                out.insert(
-                    (host, all_statuses),
-                    counts.get(&host).copied().unwrap_or(0),
-                );
-            }
-        }
-        Ok(out)
+    async fn load(&self, keys: &[Uuid]) -> Rows<Uuid, i64> {
+        let counts: HashMap<Uuid, i64> = entity::property::Entity::find()
+            .select_only()
+            .column(entity::property::Column::HostId)
+            .column_as(Expr::col(entity::property::Column::Id).count(), "n")
+            .filter(entity::property::Column::HostId.is_in(keys.iter().copied()))
+            .filter(entity::property::Column::DeletedAt.is_null())
+            .group_by(entity::property::Column::HostId)
+            .into_model::<HostCount>()
+            .all(&self.0)
+            .await?
+            .into_iter()
+            .map(|c| (c.host_id, c.n))
+            .collect();
+        Ok(keys
+            .iter()
+            .map(|host| (*host, counts.get(host).copied().unwrap_or(0)))
+            .collect())
     }
 }
 

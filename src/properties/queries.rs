@@ -127,8 +127,8 @@ pub async fn prime(
             // admin's) view counts every status.
             let keys = hosts
                 .iter()
-                .filter(|h| viewer.is_some_and(|a| a.owns_or_admin(**h)))
-                .map(|h| (*h, true));
+                .copied()
+                .filter(|h| viewer.is_some_and(|a| a.owns_or_admin(*h)));
             loader::<ListingsCountLoader>(ctx)?
                 .load_many(keys)
                 .await

@@ -191,7 +191,7 @@ impl User {
             Some(i64::from(self.listings_count))
         } else {
             let count = loader::<ListingsCountLoader>(ctx)?
-                .load_one((self.id, all_statuses))
+                .load_one(self.id)
                 .await
                 .map_err(AppError::from)
                 .extend()?;

@@ -48,15 +48,7 @@ async fn metrics_count_operations_by_name_and_show_the_pool() {
         let resp = app.gql("query HealthProbe { __typename }", json!({})).await;
         assert_eq!(resp["data"]["__typename"], "Query");
     }
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_page().await;
     // Other tests share the process-wide recorder, so counts only grow.
     let count = text
         .lines()

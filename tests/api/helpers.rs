@@ -249,6 +249,12 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The text of `/metrics`.
+    pub async fn metrics_page(&self) -> String {
+        let resp = self.http.get(self.url("/metrics")).send().await;
+        resp.expect("metrics").text().await.expect("text")
+    }
+
     pub fn database(&self) -> &TestDatabase {
         &self.database
     }

@@ -88,15 +88,7 @@ fn with_text(name: &str, text: &str) -> Value {
 }
 
 async fn counter(app: &TestApp, outcome: &str) -> f64 {
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics_page().await;
     text.lines()
         .find(|l| {
             l.starts_with("roost_persisted_queries_total")

@@ -128,15 +128,7 @@ async fn an_address_over_its_budget_gets_429_until_the_retry_after() {
             assert_eq!(resp.status(), 200, "{path}");
         }
     }
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_page().await;
     assert!(
         metrics.contains(r#"roost_rate_limited_total{limit="ip"}"#),
         "{metrics}"

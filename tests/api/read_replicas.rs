@@ -152,15 +152,7 @@ async fn queries_read_the_replica_and_a_writer_reads_the_primary_for_a_while() {
     tokio::time::sleep(PAST_WINDOW).await;
     assert_eq!(me(&app, &ann).await, names("me", "Replica", "User"));
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_page().await;
     for line in [
         r#"roost_db_route_total{pool="replica"}"#,
         r#"roost_db_route_total{pool="primary"}"#,

@@ -113,15 +113,7 @@ async fn anonymous_reads_are_served_from_the_cache_until_a_write_changes_them() 
     let (_, header, _) = ask(&app, None, too_many, json!({ "first": 500 })).await;
     assert_eq!(header.as_deref(), Some("miss"));
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_page().await;
     assert!(
         metrics.contains("roost_response_cache_requests_total{result=\"hit\"}"),
         "{metrics}"

@@ -506,7 +506,7 @@ async fn a_client_that_falls_behind_is_told_and_dropped() {
         delivered < BURST,
         "dropped, not buffered: {delivered} delivered"
     );
-    let metrics = metrics_page(&app).await;
+    let metrics = app.metrics_page().await;
     assert!(
         metrics.contains("roost_subscriptions_dropped_total{reason=\"slow\"} 1"),
         "{metrics}"
@@ -545,7 +545,7 @@ async fn idle_sockets_are_pinged_and_closed() {
     if let Got::Message(m) = asleep.next().await {
         panic!("unexpected {m}");
     }
-    let metrics = metrics_page(&app).await;
+    let metrics = app.metrics_page().await;
     assert!(
         metrics.contains("roost_websocket_closed_total{reason=\"idle\"} 1"),
         "{metrics}"
@@ -575,17 +575,12 @@ async fn a_socket_holds_a_bounded_number_of_subscriptions() {
     live.subscribe("4", NOTIFICATION_SUB, json!({})).await;
     subscribed(&app, 2).await;
     live.quiet_for(Duration::from_millis(300)).await;
-    let metrics = metrics_page(&app).await;
+    let metrics = app.metrics_page().await;
     // (The recorder is shared by every test of this process: at least ours.)
     for name in ["notificationReceived", "hostBookingEvents"] {
         let series = format!("roost_subscriptions_active{{subscription=\"{name}\"}}");
         assert!(metric(&metrics, &series) >= 1.0, "{series}: {metrics}");
     }
-}
-
-async fn metrics_page(app: &TestApp) -> String {
-    let resp = app.http.get(app.url("/metrics")).send().await;
-    resp.expect("metrics").text().await.expect("text")
 }
 
 /// The value of one series in a Prometheus text page; 0 when absent.

@@ -201,15 +201,7 @@ async fn a_job_that_keeps_failing_is_kept_as_failed_and_counted() {
     assert_eq!(now["payment"]["status"], "PROCESSING");
     assert_eq!(now["status"], "PENDING_PAYMENT");
 
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics_page().await;
     let errors = metrics
         .lines()
         .find(|l| {
