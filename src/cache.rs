@@ -11,7 +11,7 @@
 //! the entries themselves expire by their TTL. The counters live beside the
 //! event bus: every booking event moves `bookings` where it is published
 //! (the worker's too), and every mutation that can change public data moves
-//! `catalog` (see `graphql::extensions::ResponseCache`).
+//! `catalog` (see `graphql::pipeline::ResponseCache`).
 
 use std::{
     collections::HashMap,

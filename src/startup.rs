@@ -100,14 +100,14 @@ impl Application {
             _ => None,
         };
         let rate_limits = crate::ratelimit::RateLimits::new(&config.rate_limits, redis.as_ref());
-        let schema = build_schema(
+        let graphql = build_schema(
             &config.graphql,
             services,
             db.clone(),
             read_replica,
             hub.clone(),
             rate_limits.clone(),
-            crate::graphql::extensions::ResponseCache {
+            crate::graphql::pipeline::ResponseCache {
                 cache: config.response_cache.map(|c| {
                     crate::cache::ResponseCache::new(
                         redis.clone(),
@@ -126,7 +126,7 @@ impl Application {
             db,
             replica,
             redis,
-            schema,
+            graphql,
             auth,
             storage,
             statements,

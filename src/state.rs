@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     auth::AuthService, bookings::BookingService, config::Config, events::EventBus,
-    graphql::RoostSchema, jobs::Jobs, jobs::worker::Handlers, notifications::email::Mailer,
+    graphql::pipeline::Pipeline, jobs::Jobs, jobs::worker::Handlers, notifications::email::Mailer,
     payments::PaymentService, redis::Redis, storage::Storage,
 };
 
@@ -38,7 +38,8 @@ pub struct Shared {
     /// The read replica queries go to, when configured.
     pub replica: Option<crate::db::ReplicaPool>,
     pub redis: Option<Redis>,
-    pub schema: RoostSchema,
+    /// Every GraphQL operation goes through it.
+    pub graphql: Pipeline,
     pub auth: AuthService,
     pub storage: Storage,
     /// Statements this instance has sent to the database.

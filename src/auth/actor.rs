@@ -45,7 +45,7 @@ impl Actor {
 
 type Lookup = Shared<BoxFuture<'static, Result<Option<User>, Arc<sea_orm::DbErr>>>>;
 
-/// Put in every operation's data by `graphql::extensions::RequestScope`.
+/// Put in every operation's data by `graphql::pipeline::RequestScope`.
 #[derive(Default)]
 pub struct ViewerCache(OnceLock<Lookup>);
 

@@ -1,11 +1,11 @@
 //! The GraphQL schema: the domain modules' roots merged into one, with the
-//! limits and extensions every request goes through.
+//! limits and the pipeline every request goes through.
 
 pub mod connection;
-pub mod extensions;
 pub mod ids;
 pub mod money;
 pub mod node;
+pub mod pipeline;
 pub mod replica;
 pub mod scalars;
 
@@ -138,8 +138,9 @@ pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, 
     builder
 }
 
-/// The schema the server runs: shape, limits, services and loaders, and
-/// the read replica queries go to when there is one.
+/// The schema the server runs behind its pipeline: shape, limits,
+/// services and loaders, and the read replica queries go to when there is
+/// one.
 pub fn build_schema(
     config: &GraphqlConfig,
     services: Services,
@@ -147,23 +148,21 @@ pub fn build_schema(
     replica: Option<replica::ReadReplica>,
     hub: Hub,
     limits: crate::ratelimit::RateLimits,
-    cache: extensions::ResponseCache,
-) -> RoostSchema {
-    schema_builder(config)
-        .extension(extensions::Pipeline {
-            checks: extensions::DocumentChecks {
-                max_depth: config.max_depth,
-                max_aliases: config.max_aliases,
-                introspection: config.introspection,
-            },
-            metrics: extensions::OperationMetrics::default(),
-            limits: extensions::OperationRateLimits { limits },
-            cache,
-            scope: extensions::RequestScope { db, replica },
-        })
-        .data(services)
-        .data(hub)
-        .finish()
+    cache: pipeline::ResponseCache,
+) -> pipeline::Pipeline {
+    pipeline::Pipeline::new(pipeline::Parts {
+        schema: schema_builder(config).data(services).data(hub).finish(),
+        checks: pipeline::DocumentChecks {
+            max_depth: config.max_depth,
+            max_aliases: config.max_aliases,
+            introspection: config.introspection,
+        },
+        documents: pipeline::ParsedDocuments::default(),
+        metrics: pipeline::OperationMetrics::default(),
+        limits: pipeline::OperationRateLimits { limits },
+        cache,
+        scope: pipeline::RequestScope { db, replica },
+    })
 }
 
 /// The SDL `roost schema` prints and `schema.graphql` holds.

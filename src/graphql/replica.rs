@@ -1,12 +1,12 @@
 //! A read replica for read-only operations (`DATABASE_READ_URL`).
 //!
-//! `extensions::RequestScope` sends a query (not a mutation, not a
+//! `pipeline::RequestScope` sends a query (not a mutation, not a
 //! subscription) to the replica by putting [`ReadReplica::services`] in the
 //! operation's data, where resolvers find it before the schema's own
 //! services, and by building the loaders on the replica's pool. A viewer who
 //! wrote within the read-your-writes window stays on the primary.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
 use sea_orm::DatabaseConnection;
@@ -26,8 +26,8 @@ pub struct ReadReplica {
 
 /// Users a mutation acted for besides its viewer (the user `register` or
 /// `login` returns), put in a mutation's data when there is a replica.
-#[derive(Default)]
-pub struct WroteFor(Mutex<Vec<Uuid>>);
+#[derive(Default, Clone)]
+pub struct WroteFor(Arc<Mutex<Vec<Uuid>>>);
 
 impl WroteFor {
     pub fn take(&self) -> Vec<Uuid> {

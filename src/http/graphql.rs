@@ -30,9 +30,7 @@ use super::{
     negotiate::{MediaType, negotiate, wants_html},
     playground, websocket,
 };
-use crate::{
-    auth::ClientInfo, error::code, graphql::extensions::is_request_error, state::AppState,
-};
+use crate::{auth::ClientInfo, error::code, graphql::pipeline::is_request_error, state::AppState};
 
 /// Operations per batch.
 pub const MAX_BATCH: usize = 10;
@@ -374,14 +372,14 @@ async fn execute(
     match batch {
         BatchRequest::Single(r) => {
             let response = match state.persisted.resolve(r).await {
-                Ok(r) => state.schema.execute(data(r)).await,
+                Ok(r) => state.graphql.execute(data(r)).await,
                 Err(rejection) => return persisted_rejection(media, rejection),
             };
             single_response(media, response, meta.request_id.as_deref())
         }
         BatchRequest::Batch(rs) => {
             let executor = super::persisted::PersistedExecutor {
-                schema: state.schema.clone(),
+                pipeline: state.graphql.clone(),
                 persisted: state.persisted.clone(),
             };
             let responses = executor
@@ -424,7 +422,7 @@ fn body(response: GqlResponse, request_id: Option<&str>) -> (bool, Value) {
 fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
     let cache_header = response
         .http_headers
-        .get(crate::graphql::extensions::CACHE_HEADER)
+        .get(crate::graphql::pipeline::CACHE_HEADER)
         .cloned();
     // The common case, an answer without errors, is written straight to
     // bytes: there is nothing to adjust in it.
@@ -479,7 +477,7 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
 fn with_cache_header(response: &mut Response, value: Option<HeaderValue>) {
     if let Some(value) = value {
         response.headers_mut().insert(
-            HeaderName::from_static(crate::graphql::extensions::CACHE_HEADER),
+            HeaderName::from_static(crate::graphql::pipeline::CACHE_HEADER),
             value,
         );
     }

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{error::code, graphql::RoostSchema, redis::Redis};
+use crate::{error::code, graphql::pipeline::Pipeline, redis::Redis};
 
 /// The hash is unknown: send the query text with it.
 pub const NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -474,18 +474,18 @@ impl Lru {
     }
 }
 
-/// The schema behind persisted query resolution, for transports that hand
+/// The pipeline behind persisted query resolution, for transports that hand
 /// requests to async-graphql themselves (WebSockets).
 #[derive(Clone)]
 pub struct PersistedExecutor {
-    pub schema: RoostSchema,
+    pub pipeline: Pipeline,
     pub persisted: PersistedQueries,
 }
 
 impl Executor for PersistedExecutor {
     async fn execute(&self, request: GqlRequest) -> GqlResponse {
         match self.persisted.resolve(request).await {
-            Ok(request) => self.schema.execute(request).await,
+            Ok(request) => self.pipeline.execute(request).await,
             Err(rejection) => rejection.into_response(),
         }
     }
@@ -498,7 +498,7 @@ impl Executor for PersistedExecutor {
         let this = self.clone();
         futures_util::stream::once(async move {
             match this.persisted.resolve(request).await {
-                Ok(request) => Executor::execute_stream(&this.schema, request, session_data),
+                Ok(request) => Executor::execute_stream(&this.pipeline, request, session_data),
                 Err(rejection) => {
                     futures_util::stream::once(async move { rejection.into_response() }).boxed()
                 }

@@ -144,7 +144,7 @@ async fn serve(
     let refused_flag = refused.clone();
     let on_init_connection = connection.clone();
     let executor = super::persisted::PersistedExecutor {
-        schema: state.schema.clone(),
+        pipeline: state.graphql.clone(),
         persisted: state.persisted.clone(),
     };
     let gql = GqlWebSocket::new(executor, input, protocol)

@@ -1,6 +1,6 @@
 use serde_json::{Value, json};
 
-use crate::helpers::{redis_url, spawn_app};
+use crate::helpers::{code, redis_url, spawn_app};
 
 #[tokio::test]
 async fn health_and_ready_answer() {
@@ -48,7 +48,20 @@ async fn metrics_count_operations_by_name_and_show_the_pool() {
         let resp = app.gql("query HealthProbe { __typename }", json!({})).await;
         assert_eq!(resp["data"]["__typename"], "Query");
     }
+    // Refused before it runs, and counted all the same, by its code.
+    let broken = app.gql("query Broken { __typename ", json!({})).await;
+    assert_eq!(code(&broken), "GRAPHQL_PARSE_FAILED", "{broken}");
     let text = app.metrics_page().await;
+    let parse_errors = text
+        .lines()
+        .find(|l| {
+            l.starts_with("roost_graphql_errors_total")
+                && l.contains(r#"code="GRAPHQL_PARSE_FAILED""#)
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no parse error counter in:\n{text}"));
+    assert!(parse_errors >= 1.0, "{parse_errors}");
     // Other tests share the process-wide recorder, so counts only grow.
     let count = text
         .lines()

@@ -92,3 +92,25 @@ async fn fragment_cycles_and_exponential_fragments_answer_at_once() {
     let ok = app.gql("{ amenities { code } }", json!({})).await;
     assert!(ok["errors"].is_null(), "{ok}");
 }
+
+/// A megabyte of text holds thousands of fragments, each spreading the
+/// next: the checks that walk the document would recurse that deep. The
+/// nesting bound stops it first, and the server stays up.
+#[tokio::test]
+async fn a_chain_of_thousands_of_fragments_is_refused_before_it_is_walked() {
+    let app = spawn_app().await;
+    let mut chain = String::from("{ me { ...F0 } }\n");
+    for i in 0..5_000 {
+        chain.push_str(&format!("fragment F{i} on User {{ ...F{} }}\n", i + 1));
+    }
+    chain.push_str("fragment F5000 on User { id }\n");
+    let resp = app.gql(&chain, json!({})).await;
+    assert_eq!(code(&resp), "QUERY_TOO_COMPLEX", "{resp}");
+    assert_eq!(
+        resp["errors"][0]["message"],
+        "The recursion depth of the query cannot be greater than `32`"
+    );
+    assert!(resp.get("data").is_none(), "nothing ran: {resp}");
+    let ok = app.gql("{ amenities { code } }", json!({})).await;
+    assert!(ok["errors"].is_null(), "{ok}");
+}

@@ -10,17 +10,17 @@
 //!
 //! A refusal is a request error RATE_LIMITED with `retryAfter` (HTTP 429).
 
-use std::{collections::HashSet, sync::Mutex};
+use std::collections::HashSet;
 
 use async_graphql::{
-    Request, ServerError, ServerResult,
-    extensions::ExtensionContext,
+    ServerError, ServerResult,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
     },
 };
 
+use super::OperationData;
 use crate::{
     auth::{ClientInfo, Credentials},
     error::{code, request_error},
@@ -29,22 +29,6 @@ use crate::{
 
 pub struct OperationRateLimits {
     pub limits: RateLimits,
-}
-
-impl OperationRateLimits {
-    /// This part's state for one operation.
-    pub(super) fn for_operation(&self) -> OperationRateLimitsExtension {
-        OperationRateLimitsExtension {
-            limits: self.limits.clone(),
-            operation_name: Mutex::new(None),
-        }
-    }
-}
-
-pub(super) struct OperationRateLimitsExtension {
-    limits: RateLimits,
-    /// The operation the request asks for, noted before parsing.
-    operation_name: Mutex<Option<String>>,
 }
 
 fn rate_limited(message: String, retry_after_secs: u64) -> ServerError {
@@ -120,22 +104,17 @@ pub fn sign_in_attempts(doc: &ExecutableDocument, operation_name: Option<&str>) 
         .sum()
 }
 
-impl OperationRateLimitsExtension {
-    pub(super) fn prepare_request(&self, request: &Request) {
-        *self
-            .operation_name
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = request.operation_name.clone();
-    }
-
+impl OperationRateLimits {
     /// Spends the operation's budgets once its document is parsed.
+    /// `operation_name` is the one the request gives.
     pub(super) async fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
+        data: OperationData<'_>,
+        operation_name: Option<&str>,
         doc: &ExecutableDocument,
     ) -> ServerResult<()> {
         if let (Some(limiter), Some(Credentials::Viewer(viewer))) =
-            (&self.limits.user, ctx.data_opt::<Credentials>())
+            (&self.limits.user, data.get::<Credentials>())
             && let Some(retry) = spend(limiter, &viewer.user_id.to_string(), 1).await
         {
             return Err(rate_limited(
@@ -145,14 +124,9 @@ impl OperationRateLimitsExtension {
         }
         if let (Some(limiter), Some(ip)) = (
             &self.limits.auth,
-            ctx.data_opt::<ClientInfo>().and_then(|c| c.ip.as_deref()),
+            data.get::<ClientInfo>().and_then(|c| c.ip.as_deref()),
         ) {
-            let name = self
-                .operation_name
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone();
-            let attempts = sign_in_attempts(doc, name.as_deref());
+            let attempts = sign_in_attempts(doc, operation_name);
             if attempts > 0 {
                 let cost = u32::try_from(attempts).unwrap_or(u32::MAX);
                 if let Some(retry) = spend(limiter, ip, cost).await {

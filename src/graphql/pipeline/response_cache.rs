@@ -9,19 +9,16 @@
 //! `isAvailable`, a quote, a search with `checkIn`/`checkOut`) depends on
 //! the `bookings` version as well as the `catalog` one.
 
-use std::sync::{
-    Mutex,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::{
-    Request, Response, Variables,
-    extensions::ExtensionContext,
-    parser::types::{ExecutableDocument, OperationType, Selection},
+    Response, Variables,
+    parser::types::{OperationDefinition, OperationType, Selection},
 };
 use axum::http::HeaderValue;
 use bytes::Bytes;
 
+use super::OperationData;
 use crate::{
     auth::Credentials,
     cache::{ResponseCache as Store, Scope, Versions},
@@ -73,31 +70,30 @@ struct Counters {
     misses: AtomicU64,
 }
 
-impl ResponseCache {
-    /// This part's state for one operation.
-    pub(super) fn for_operation(&self) -> ResponseCacheExtension {
-        ResponseCacheExtension {
-            cache: self.cache.clone(),
-            versions: self.versions.clone(),
-            state: Mutex::default(),
-        }
-    }
-}
-
 /// This process's hits and misses, for the hit ratio.
 static COUNTERS: Counters = Counters {
     hits: AtomicU64::new(0),
     misses: AtomicU64::new(0),
 };
 
-/// What the earlier hooks learnt about the operation.
+/// What the checks before execution learnt about an operation.
 #[derive(Default)]
-struct State {
+pub(super) struct Notes {
     operation_name: Option<String>,
     /// Set for a cacheable query: its key's parts.
     lookup: Option<Lookup>,
     /// Set for a mutation that changes public data.
     changes_catalog: bool,
+}
+
+impl Notes {
+    /// With the operation's name, part of the key.
+    pub(super) fn named(self, operation_name: Option<String>) -> Self {
+        Self {
+            operation_name,
+            ..self
+        }
+    }
 }
 
 struct Lookup {
@@ -106,17 +102,7 @@ struct Lookup {
     scopes: Vec<Scope>,
 }
 
-pub(super) struct ResponseCacheExtension {
-    cache: Option<Store>,
-    versions: Versions,
-    state: Mutex<State>,
-}
-
-impl ResponseCacheExtension {
-    fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+impl ResponseCache {
     fn count(hit: bool) {
         let (counter, label) = if hit {
             (&COUNTERS.hits, "hit")
@@ -139,36 +125,31 @@ fn mentions_bookings(query: &str, variables: &[u8]) -> bool {
         .any(|w| query.contains(w) || variables.contains(w))
 }
 
-impl ResponseCacheExtension {
-    pub(super) fn prepare_request(&self, request: &Request) {
-        self.state().operation_name = request.operation_name.clone();
-    }
-
-    /// Notes, once the document is parsed, whether the operation is a
-    /// cacheable query or a mutation of public data.
+impl ResponseCache {
+    /// Notes, once the document is parsed, whether `operation` (the one the
+    /// request runs, if any) is a cacheable query or a mutation of public
+    /// data.
     pub(super) fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
+        data: OperationData<'_>,
         query: &str,
         variables: &Variables,
-        doc: &ExecutableDocument,
-    ) {
-        let mut state = self.state();
-        let Some(op) = super::selected_operation(&doc.operations, state.operation_name.as_deref())
-        else {
-            return;
+        operation: Option<&OperationDefinition>,
+    ) -> Notes {
+        let mut notes = Notes::default();
+        let Some(op) = operation else {
+            return notes;
         };
         match op.ty {
             OperationType::Query => {
-                let anonymous =
-                    matches!(ctx.data_opt::<Credentials>(), Some(Credentials::Anonymous));
+                let anonymous = matches!(data.get::<Credentials>(), Some(Credentials::Anonymous));
                 if self.cache.is_some() && anonymous {
                     let variables = serde_json::to_vec(variables).unwrap_or_default();
                     let mut scopes = vec![Scope::Catalog];
                     if mentions_bookings(query, &variables) {
                         scopes.push(Scope::Bookings);
                     }
-                    state.lookup = Some(Lookup {
+                    notes.lookup = Some(Lookup {
                         query: query.to_owned(),
                         variables,
                         scopes,
@@ -176,7 +157,7 @@ impl ResponseCacheExtension {
                 }
             }
             OperationType::Mutation => {
-                state.changes_catalog = op.selection_set.node.items.iter().any(|item| {
+                notes.changes_catalog = op.selection_set.node.items.iter().any(|item| {
                     match &item.node {
                         Selection::Field(f) => {
                             let name = f.node.name.node.as_str();
@@ -189,19 +170,21 @@ impl ResponseCacheExtension {
             }
             OperationType::Subscription => {}
         }
+        notes
     }
 
     /// Answers from the cache, or runs `run` (the operation) and keeps its
     /// answer; after a mutation of public data, moves the catalogue on.
     pub(super) async fn execute(
         &self,
-        operation_name: Option<&str>,
+        notes: Notes,
         run: impl Future<Output = Response>,
     ) -> Response {
-        let (lookup, changes_catalog) = {
-            let mut state = self.state();
-            (state.lookup.take(), state.changes_catalog)
-        };
+        let Notes {
+            operation_name,
+            lookup,
+            changes_catalog,
+        } = notes;
         if changes_catalog {
             let response = run.await;
             self.versions.bump(Scope::Catalog).await;
@@ -217,7 +200,7 @@ impl ResponseCacheExtension {
         };
         let key = cache.key(
             &lookup.query,
-            operation_name,
+            operation_name.as_deref(),
             &lookup.variables,
             &lookup.scopes,
             &versions,

@@ -9,9 +9,10 @@
 
 use async_graphql::{
     ServerResult,
-    extensions::ExtensionContext,
     parser::types::{ExecutableDocument, OperationType, Selection},
 };
+
+use super::OperationData;
 
 use crate::{
     auth::Credentials,
@@ -45,8 +46,8 @@ fn needs_no_viewer(doc: &ExecutableDocument) -> bool {
 }
 
 /// UNAUTHENTICATED for a rejected token, unless `doc` needs no viewer.
-pub(super) fn check(ctx: &ExtensionContext<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
-    if let Some(Credentials::Rejected(reason)) = ctx.data_opt::<Credentials>()
+pub(super) fn check(data: OperationData<'_>, doc: &ExecutableDocument) -> ServerResult<()> {
+    if let Some(Credentials::Rejected(reason)) = data.get::<Credentials>()
         && !needs_no_viewer(doc)
     {
         return Err(request_error(reason.clone(), code::UNAUTHENTICATED));

@@ -3,11 +3,9 @@
 //! introspection (when it is off), a rejected token, the operation's shape
 //! (root/aliased fields, directives) and its depth.
 
-use async_graphql::{
-    Request, ServerResult, extensions::ExtensionContext, parser::types::ExecutableDocument,
-};
+use async_graphql::{Request, ServerResult, parser::types::ExecutableDocument};
 
-use super::{auth_gate, depth_limit, no_introspection, nul_bytes, operation_limits};
+use super::{OperationData, auth_gate, depth_limit, no_introspection, nul_bytes, operation_limits};
 
 #[derive(Clone, Copy)]
 pub struct DocumentChecks {
@@ -24,13 +22,13 @@ impl DocumentChecks {
 
     pub(super) fn parsed(
         &self,
-        ctx: &ExtensionContext<'_>,
+        data: OperationData<'_>,
         doc: &ExecutableDocument,
     ) -> ServerResult<()> {
         if !self.introspection {
             no_introspection::check(doc)?;
         }
-        auth_gate::check(ctx, doc)?;
+        auth_gate::check(data, doc)?;
         operation_limits::check(doc, self.max_aliases)?;
         depth_limit::check(doc, self.max_depth)
     }

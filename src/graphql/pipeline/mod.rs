@@ -1,0 +1,348 @@
+//! What every operation goes through besides its resolvers, in this order:
+//! NUL characters refused; the document parsed (or taken from the
+//! parsed-document cache) and its nesting bounded; the response cache's
+//! notes; the per-operation rate limits; the document checks
+//! (introspection, a rejected token, shape, depth); the request scope
+//! (viewer cache, loaders, replica routing); then, around async-graphql's
+//! validation and execution, the response cache and the replica's
+//! read-your-writes marks; metrics and tracing around all of it, and error
+//! codes on everything that comes out.
+//!
+//! An [`Executor`] around the schema rather than async-graphql extensions:
+//! once a schema has any extension, async-graphql passes every field of
+//! every answer through the extension chain (a registry lookup and boxed
+//! futures per field), whether the extension looks at fields or not. That
+//! was a sixth of a search page's instructions. The schema has none;
+//! HTTP, batches and WebSockets all go through [`Pipeline`], and each
+//! concern keeps its own module, called here in order.
+
+mod auth_gate;
+mod depth_limit;
+mod document_checks;
+mod documents;
+mod error_codes;
+mod metrics;
+mod no_introspection;
+mod nul_bytes;
+mod operation_limits;
+mod rate_limits;
+mod request_scope;
+mod response_cache;
+
+pub use depth_limit::INTROSPECTION_MAX_DEPTH;
+pub use document_checks::DocumentChecks;
+pub use documents::ParsedDocuments;
+pub use error_codes::is_request_error;
+pub use metrics::OperationMetrics;
+pub use operation_limits::MAX_DIRECTIVES;
+pub use rate_limits::{OperationRateLimits, sign_in_attempts};
+pub use request_scope::RequestScope;
+pub use response_cache::{CACHE_HEADER, ResponseCache};
+
+use std::{
+    any::{Any, TypeId},
+    sync::Arc,
+};
+
+use async_graphql::{
+    Data, Executor, Request, Response, ServerError,
+    futures_util::{
+        future,
+        stream::{self, BoxStream, StreamExt},
+    },
+    parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
+};
+
+use super::RoostSchema;
+
+/// The schema behind every check of the module's documentation.
+#[derive(Clone)]
+pub struct Pipeline(Arc<Parts>);
+
+/// What a [`Pipeline`] is made of.
+pub struct Parts {
+    pub schema: RoostSchema,
+    pub checks: DocumentChecks,
+    pub documents: ParsedDocuments,
+    pub metrics: OperationMetrics,
+    pub limits: OperationRateLimits,
+    pub cache: ResponseCache,
+    pub scope: RequestScope,
+}
+
+/// The data an operation's checks read: the request's own (credentials and
+/// client on HTTP) and its connection's (on a WebSocket).
+#[derive(Clone, Copy)]
+pub(crate) struct OperationData<'a> {
+    request: &'a Data,
+    session: Option<&'a Data>,
+}
+
+impl<'a> OperationData<'a> {
+    pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<&'a T> {
+        let id = TypeId::of::<T>();
+        self.request
+            .get(&id)
+            .or_else(|| self.session?.get(&id))
+            .and_then(|d| d.downcast_ref::<T>())
+    }
+}
+
+/// A request whose document parsed.
+struct Parsed {
+    request: Request,
+    doc: Arc<ExecutableDocument>,
+    /// The operation's name: the one the request gives, or the name of the
+    /// document's only operation.
+    name: Option<String>,
+    /// `None` when the request names no runnable operation: async-graphql
+    /// refuses it with its own error.
+    ty: Option<OperationType>,
+}
+
+/// A request refused on its text (a NUL, a parse error, too deep), with
+/// the name it gives.
+type Refused = Box<(Option<String>, ServerError)>;
+
+/// A request that passed every check before execution.
+struct Prepared {
+    request: Request,
+    cache: response_cache::Notes,
+    scope: request_scope::Notes,
+}
+
+impl Pipeline {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+
+    /// The NUL check, the parse and the nesting bound.
+    fn parse(&self, request: Request) -> Result<Parsed, Refused> {
+        let refused = |request: Request, e| Box::new((request.operation_name, e));
+        if let Err(e) = self.0.checks.prepare_request(&request) {
+            return Err(refused(request, e));
+        }
+        let doc = match self.0.documents.parse(&request.query) {
+            Ok(doc) => doc,
+            Err(e) => {
+                return Err(refused(
+                    request,
+                    error_codes::classify_parse_error(e.into()),
+                ));
+            }
+        };
+        if let Err(e) = depth_limit::check_nesting(&doc) {
+            return Err(refused(request, e));
+        }
+        let operation = selected_operation(&doc.operations, request.operation_name.as_deref());
+        let ty = operation.map(|op| op.ty);
+        let name = request
+            .operation_name
+            .clone()
+            .or_else(|| match &doc.operations {
+                DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                    ops.keys().next().map(|n| n.to_string())
+                }
+                _ => None,
+            });
+        Ok(Parsed {
+            request,
+            doc,
+            name,
+            ty,
+        })
+    }
+
+    /// The checks on the parsed document, then the request scope.
+    async fn prepare(
+        &self,
+        parsed: Parsed,
+        session: Option<&Data>,
+    ) -> Result<Prepared, ServerError> {
+        let Parsed {
+            mut request,
+            doc,
+            name,
+            ty,
+        } = parsed;
+        let parts = &*self.0;
+        let cache = {
+            let data = OperationData {
+                request: &request.data,
+                session,
+            };
+            let operation = selected_operation(&doc.operations, request.operation_name.as_deref());
+            let cache = parts
+                .cache
+                .parsed(data, &request.query, &request.variables, operation);
+            parts
+                .limits
+                .parsed(data, request.operation_name.as_deref(), &doc)
+                .await?;
+            parts.checks.parsed(data, &doc)?;
+            cache.named(name)
+        };
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+        let scope = parts.scope.prepare(&mut request, session, ty).await;
+        Ok(Prepared {
+            request,
+            cache,
+            scope,
+        })
+    }
+
+    /// Runs a query or mutation that passed its checks: from the response
+    /// cache when it can be, with the replica's marks after a mutation.
+    async fn run(&self, prepared: Prepared, session: Option<Arc<Data>>) -> Response {
+        let Prepared {
+            request,
+            cache,
+            scope,
+        } = prepared;
+        let schema = &self.0.schema;
+        let run = async move {
+            match session {
+                None => schema.execute(request).await,
+                // The connection's data reaches resolvers this way only.
+                Some(session) => Executor::execute_stream(schema, request, Some(session))
+                    .next()
+                    .await
+                    .unwrap_or_else(|| Response::new(async_graphql::Value::Null)),
+            }
+        };
+        let run = self.0.scope.execute(scope, run);
+        self.0.cache.execute(cache, run).await
+    }
+
+    /// One query or mutation, counted and timed.
+    async fn operation(&self, request: Request, session: Option<Arc<Data>>) -> Response {
+        match self.parse(request) {
+            Ok(parsed) => self.parsed_operation(parsed, session).await,
+            Err(refused) => self.refused(*refused).await,
+        }
+    }
+
+    async fn parsed_operation(&self, parsed: Parsed, session: Option<Arc<Data>>) -> Response {
+        let name = parsed.name.clone();
+        let run = async move {
+            let prepared = self.prepare(parsed, session.as_deref()).await;
+            let response = match prepared {
+                Ok(prepared) => self.run(prepared, session).await,
+                Err(e) => Response::from_errors(vec![e]),
+            };
+            error_codes::classify_all(response)
+        };
+        self.0.metrics.execute(name.as_deref(), run).await
+    }
+
+    async fn refused(&self, (name, e): (Option<String>, ServerError)) -> Response {
+        let response = error_codes::classify_all(Response::from_errors(vec![e]));
+        self.0
+            .metrics
+            .execute(name.as_deref(), future::ready(response))
+            .await
+    }
+
+    /// What a WebSocket's `subscribe` message starts: a subscription's
+    /// events, or the one answer of a query or mutation.
+    async fn stream(
+        self,
+        request: Request,
+        session: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let parsed = match self.parse(request) {
+            Ok(parsed) if parsed.ty == Some(OperationType::Subscription) => parsed,
+            Ok(parsed) => {
+                let response = self.parsed_operation(parsed, session).await;
+                return stream::once(future::ready(response)).boxed();
+            }
+            Err(refused) => {
+                let response = self.refused(*refused).await;
+                return stream::once(future::ready(response)).boxed();
+            }
+        };
+        match self.prepare(parsed, session.as_deref()).await {
+            Ok(prepared) => Executor::execute_stream(&self.0.schema, prepared.request, session)
+                .map(error_codes::classify_all)
+                .boxed(),
+            Err(e) => {
+                let response = error_codes::classify_all(Response::from_errors(vec![e]));
+                stream::once(future::ready(response)).boxed()
+            }
+        }
+    }
+}
+
+impl Executor for Pipeline {
+    async fn execute(&self, request: Request) -> Response {
+        self.operation(request, None).await
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        stream::once(self.clone().stream(request, session_data))
+            .flatten()
+            .boxed()
+    }
+}
+
+/// The operation a request runs: the only one, or the one it names. `None`
+/// when it names none of several (or one that is not there): execution
+/// fails on that later, with its own error.
+fn selected_operation<'a>(
+    operations: &'a DocumentOperations,
+    name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (operations, name) {
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| &op.node)
+        }
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ty(query: &str, name: Option<&str>) -> Option<OperationType> {
+        let doc = async_graphql::parser::parse_query(query).expect("parses");
+        selected_operation(&doc.operations, name).map(|op| op.ty)
+    }
+
+    #[test]
+    fn finds_the_operation_that_runs() {
+        assert_eq!(ty("{ me { id } }", None), Some(OperationType::Query));
+        assert_eq!(
+            ty("query { user(id: \"mutation\") { id } }", None),
+            Some(OperationType::Query),
+            "a word in a string is not an operation"
+        );
+        assert_eq!(
+            ty("mutation { logout(refreshToken: \"x\") }", None),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            ty("query A { me { id } } mutation B { x }", Some("B")),
+            Some(OperationType::Mutation)
+        );
+        assert_eq!(
+            ty("query A { me { id } } mutation B { x }", Some("A")),
+            Some(OperationType::Query)
+        );
+        assert_eq!(
+            ty("query A { me { id } } mutation B { x }", None),
+            None,
+            "ambiguous: fails later"
+        );
+        assert_eq!(
+            ty("subscription { x }", None),
+            Some(OperationType::Subscription)
+        );
+    }
+}
