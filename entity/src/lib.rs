@@ -8,7 +8,8 @@
 /// model's field order, which is the order of its `Column` enum (how
 /// `Entity::find()` selects them). Name lookups cost a hash and a string
 /// comparison per column (and an allocation with a prefix); a page of
-/// search results with hosts reads over a thousand columns.
+/// search results with hosts reads over a thousand columns. Each value is
+/// read as [`position::ByPosition`] says.
 ///
 /// Also defines `$fields`, the field names in that order: a test in the
 /// search (`roost::properties::search`) compares them with
@@ -25,7 +26,7 @@ macro_rules! by_position {
                 let mut next = at;
                 Ok(Self {
                     $($field: {
-                        let value = row.try_get_by_index(next)?;
+                        let value = $crate::position::ByPosition::read(row, next)?;
                         next += 1;
                         value
                     }),+
@@ -34,6 +35,8 @@ macro_rules! by_position {
         }
     };
 }
+
+pub mod position;
 
 pub mod amenity;
 pub mod booking;

@@ -1246,3 +1246,39 @@ async fn near_a_pole_the_radius_reaches_across_every_longitude() {
     );
     assert_eq!(f.find(near_hut).await, ["Polar camp", "Polar hut"]);
 }
+
+/// The search and the property page read their rows by column position,
+/// each value's PostgreSQL type checked by its OID: a column of another
+/// type is an error, never a misread value.
+#[tokio::test]
+async fn values_read_by_position_check_their_postgres_type() {
+    use entity::{position::ByPosition, property::ListingStatus};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let app = spawn_app().await;
+    if app.db.get_database_backend() != DbBackend::Postgres {
+        eprintln!("skipped: needs TEST_DATABASE_URL (reads PostgreSQL's own types)");
+        return;
+    }
+    let sql = "SELECT 7::int4, 7::int8, 'x'::text, NULL::text, 2.5::float4, 'LISTED'::varchar";
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+        .await
+        .expect("query")
+        .expect("a row");
+    assert_eq!(i32::read(&row, 0).ok(), Some(7));
+    assert!(i64::read(&row, 0).is_err(), "int4 is not read as i64");
+    assert_eq!(i64::read(&row, 1).ok(), Some(7));
+    assert!(i32::read(&row, 1).is_err(), "int8 is not read as i32");
+    assert_eq!(String::read(&row, 2).ok().as_deref(), Some("x"));
+    assert_eq!(Option::<String>::read(&row, 3).ok(), Some(None));
+    assert!(String::read(&row, 3).is_err(), "NULL is no String");
+    assert!(f64::read(&row, 4).is_err(), "float4 is not read as f64");
+    assert_eq!(
+        ListingStatus::read(&row, 5).ok(),
+        Some(ListingStatus::Listed)
+    );
+    assert!(ListingStatus::read(&row, 2).is_err(), "x is no status");
+    assert!(String::read(&row, 6).is_err(), "past the last column");
+}
