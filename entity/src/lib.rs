@@ -19,6 +19,9 @@ macro_rules! by_position {
         /// The field names [`Model::at`] reads, in order.
         pub const $fields: &[&str] = &[$(stringify!($field)),+];
 
+        // A field's bit in `Columns` is its position.
+        const _: () = assert!($fields.len() <= 64);
+
         impl $model {
             /// The model whose columns start at position `at` of `row`.
             #[allow(unused_assignments)] // the last field's `next += 1`
@@ -28,6 +31,31 @@ macro_rules! by_position {
                     $($field: {
                         let value = $crate::position::ByPosition::read(row, next)?;
                         next += 1;
+                        value
+                    }),+
+                })
+            }
+
+            /// The model whose `columns` (in field order) start at position
+            /// `at` of `row`; its other fields hold placeholders.
+            #[allow(unused_assignments)] // the last field's `next += 1`
+            pub fn some_at(
+                row: &sea_orm::QueryResult,
+                at: usize,
+                columns: $crate::position::Columns,
+            ) -> Result<Self, sea_orm::DbErr> {
+                let mut next = at;
+                let mut field = 0;
+                Ok(Self {
+                    $($field: {
+                        let value = if columns.contains(field) {
+                            let value = $crate::position::ByPosition::read(row, next)?;
+                            next += 1;
+                            value
+                        } else {
+                            $crate::position::Placeholder::placeholder()
+                        };
+                        field += 1;
                         value
                     }),+
                 })

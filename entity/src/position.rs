@@ -88,20 +88,93 @@ decoded! {
     chrono::DateTime<chrono::Utc> => [TIMESTAMPTZ],
 }
 
-/// Enums stored as their string value.
+/// Enums stored as their string value; the placeholder is the variant
+/// given.
 macro_rules! string_enums {
-    ($($ty:ty),+ $(,)?) => {$(
+    ($($ty:ty = $placeholder:expr),+ $(,)?) => {$(
         impl ByPosition for $ty {
             fn read(row: &QueryResult, index: usize) -> Result<Self, DbErr> {
                 <$ty as ActiveEnum>::try_from_value(&String::read(row, index)?)
+            }
+        }
+
+        impl Placeholder for $ty {
+            fn placeholder() -> Self {
+                $placeholder
             }
         }
     )+};
 }
 
 string_enums!(
-    crate::property::PropertyType,
-    crate::property::ListingStatus,
-    crate::property::CancellationPolicy,
-    crate::user::Role,
+    crate::property::PropertyType = crate::property::PropertyType::EntirePlace,
+    crate::property::ListingStatus = crate::property::ListingStatus::Draft,
+    crate::property::CancellationPolicy = crate::property::CancellationPolicy::Flexible,
+    crate::user::Role = crate::user::Role::Guest,
 );
+
+/// What a field holds when its column was not selected (see
+/// [`Columns`]): empty, zero, false, none.
+pub trait Placeholder {
+    fn placeholder() -> Self;
+}
+
+macro_rules! placeholders {
+    ($($ty:ty),+ $(,)?) => {$(
+        impl Placeholder for $ty {
+            fn placeholder() -> Self {
+                <$ty>::default()
+            }
+        }
+    )+};
+}
+
+placeholders!(
+    bool,
+    i32,
+    i64,
+    f64,
+    String,
+    uuid::Uuid,
+    chrono::DateTime<chrono::Utc>,
+);
+
+impl<T> Placeholder for Option<T> {
+    fn placeholder() -> Self {
+        None
+    }
+}
+
+/// Some of a model's columns, by their position in the model: bit `i` for
+/// its `i`-th field, which is its `i`-th `Column` (`Column::X as usize`).
+/// A statement that selects only these, in `Column` order, is read with
+/// the model's `some_at`; the fields of the others hold placeholders, so
+/// only code that needs nothing else may be given such a model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Columns(u64);
+
+impl Columns {
+    pub const NONE: Self = Self(0);
+    pub const ALL: Self = Self(u64::MAX);
+
+    /// These with column `index` too.
+    #[must_use]
+    pub const fn with(self, index: usize) -> Self {
+        Self(self.0 | 1 << index)
+    }
+
+    /// These without column `index`.
+    #[must_use]
+    pub const fn without(self, index: usize) -> Self {
+        Self(self.0 & !(1 << index))
+    }
+
+    pub const fn contains(self, index: usize) -> bool {
+        index < 64 && self.0 & (1 << index) != 0
+    }
+
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}

@@ -53,6 +53,12 @@ impl Related<super::session::Entity> for Entity {
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// Every column but the password hash: how the rows of other users are
+/// read when they come with something else (a listing's host, a review's
+/// author), so that hashes stay where they are checked.
+pub const PUBLIC: crate::position::Columns =
+    crate::position::Columns::ALL.without(Column::PasswordHash as usize);
+
 by_position!(
     FIELDS,
     Model {

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod catalogue;
+pub mod columns;
 pub mod inputs;
 pub mod listings;
 pub mod loaders;

@@ -213,6 +213,7 @@ impl PropertyQuery {
                 after,
                 wants_total(ctx),
                 wants_hosts(ctx),
+                super::columns::of_connection(ctx),
             )
             .await
             .extend()?;

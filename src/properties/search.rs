@@ -9,8 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ColumnTrait, Condition, DbBackend, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable,
+    JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
     RelationTrait, Select,
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
@@ -30,7 +30,11 @@ use crate::{
     graphql::connection::{decode_cursor, encode_cursor, page_size},
 };
 
-use entity::property::{Column as P, Entity as Properties};
+use entity::{
+    position::{ByPosition, Columns},
+    property::{Column as P, Entity as Properties},
+    user::PUBLIC,
+};
 
 pub const KM_PER_DEGREE: f64 = 111.195;
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
@@ -503,45 +507,71 @@ struct Cursor {
 }
 
 /// A listing row, with its squared distance when ordering by distance and
-/// its host when the host's columns were selected (prefixed `host__`,
-/// right after the listing's). Read by position: a page is many columns.
+/// its host when asked for.
 pub(super) struct Ranked {
     pub row: entity::property::Model,
     distance: Option<f64>,
     pub host: Option<entity::user::Model>,
 }
 
-impl FromQueryResult for Ranked {
-    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        let host = match res.try_get::<Uuid>(pre, &format!("{HOST}id")) {
-            Ok(_) => Some(entity::user::Model::at(
-                res,
-                entity::property::FIELDS.len(),
-            )?),
-            Err(_) => None,
+/// How a statement over listings lays out its columns, read by position
+/// (a page is many columns): the listing's `columns`, in `Column` order;
+/// with `hosts`, the host's public columns (`users` joined); with
+/// `distance`, the squared distance (added by the caller, last).
+#[derive(Clone, Copy)]
+pub(super) struct Layout {
+    pub columns: Columns,
+    pub hosts: bool,
+    pub distance: bool,
+}
+
+impl Layout {
+    /// `query` (over `properties` alone) selecting this layout's listing
+    /// and host columns.
+    pub(super) fn select(self, mut query: Select<Properties>) -> Select<Properties> {
+        if self.columns != Columns::ALL {
+            query = query.select_only();
+            for c in P::iter().filter(|c| self.columns.contains(*c as usize)) {
+                query = query.column(c);
+            }
+        }
+        if self.hosts {
+            query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
+            for c in entity::user::Column::iter().filter(|c| PUBLIC.contains(*c as usize)) {
+                query = query.column_as(
+                    Expr::col((entity::user::Entity, c)),
+                    format!("host__{}", c.as_str()),
+                );
+            }
+        }
+        query
+    }
+
+    pub(super) fn read(self, res: &QueryResult) -> Result<Ranked, sea_orm::DbErr> {
+        let row = entity::property::Model::some_at(res, 0, self.columns)?;
+        let mut next = P::iter()
+            .filter(|c| self.columns.contains(*c as usize))
+            .count();
+        let host = if self.hosts {
+            let host = entity::user::Model::some_at(res, next, PUBLIC)?;
+            next += entity::user::Column::iter()
+                .filter(|c| PUBLIC.contains(*c as usize))
+                .count();
+            Some(host)
+        } else {
+            None
         };
-        Ok(Self {
-            row: entity::property::Model::at(res, 0)?,
-            distance: res.try_get(pre, "distance_sq").ok(),
+        let distance = if self.distance {
+            Some(f64::read(res, next)?)
+        } else {
+            None
+        };
+        Ok(Ranked {
+            row,
+            distance,
             host,
         })
     }
-}
-
-/// The prefix of the host's columns in a search with hosts.
-const HOST: &str = "host__";
-
-/// `query` with each listing's host: `users` joined, its columns selected
-/// right after the listing's (call before adding other columns).
-pub(super) fn joined_hosts(mut query: Select<Properties>) -> Select<Properties> {
-    query = query.join(JoinType::InnerJoin, entity::property::Relation::Host.def());
-    for c in entity::user::Column::iter() {
-        query = query.column_as(
-            Expr::col((entity::user::Entity, c)),
-            format!("{HOST}{}", c.as_str()),
-        );
-    }
-    query
 }
 
 fn order_name(order: PropertyOrder) -> &'static str {
@@ -574,6 +604,9 @@ pub struct SearchPage {
 }
 
 impl PropertyService {
+    /// One page; its listings have the `columns` (plus the order's key),
+    /// placeholders in the rest (see `properties::columns`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn search(
         &self,
         filter: PropertyFilter,
@@ -582,6 +615,7 @@ impl PropertyService {
         after: Option<String>,
         want_total: bool,
         with_hosts: bool,
+        columns: Columns,
     ) -> AppResult<SearchPage> {
         let limit = page_size(first, 20)?;
         let criteria = Criteria::parse(filter, self)?;
@@ -616,10 +650,23 @@ impl PropertyService {
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
             },
         };
-        if with_hosts {
+        // Whatever the order, its key is read back for the cursors.
+        let key_column = match order {
+            PropertyOrder::Newest => Some(P::CreatedAt),
+            PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => Some(P::PriceCents),
+            PropertyOrder::RatingDesc => Some(P::RatingAvg),
+            PropertyOrder::Distance => None,
+        };
+        let layout = Layout {
+            columns: match key_column {
+                Some(c) => columns.with(c as usize),
+                None => columns,
+            },
             // The host card of every result in the same statement.
-            query = joined_hosts(query);
-        }
+            hosts: with_hosts,
+            distance: near.is_some(),
+        };
+        query = layout.select(query);
         if let Some(near) = near {
             query = query.column_as(distance_sq(backend, near), "distance_sq");
         }
@@ -657,13 +704,18 @@ impl PropertyService {
         } else {
             None
         };
-        let mut found: Vec<Ranked> = query
+        let statement = query
             .order_by(key, direction.clone())
             .order_by(P::Id, direction)
             .limit(limit + 1)
-            .into_model::<Ranked>()
-            .all(&self.db)
-            .await?;
+            .build(backend);
+        let mut found = self
+            .db
+            .query_all_raw(statement)
+            .await?
+            .iter()
+            .map(|r| layout.read(r))
+            .collect::<Result<Vec<_>, _>>()?;
         let has_next = found.len() as u64 > limit;
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         let hosts = found.iter_mut().filter_map(|r| r.host.take()).collect();
@@ -692,7 +744,7 @@ impl PropertyService {
 mod tests {
     use super::*;
 
-    /// `Ranked` reads listings and hosts by position.
+    /// `Layout` reads listings and hosts by position.
     #[test]
     fn models_read_by_position_list_their_fields_in_column_order() {
         let users: Vec<&str> = entity::user::Column::iter().map(|c| c.as_str()).collect();

@@ -56,13 +56,22 @@ impl PropertyService {
         &self,
         id: Uuid,
     ) -> AppResult<Option<(entity::property::Model, Option<entity::user::Model>)>> {
+        let layout = super::search::Layout {
+            columns: entity::position::Columns::ALL,
+            hosts: true,
+            distance: false,
+        };
         let query = entity::property::Entity::find_by_id(id)
             .filter(entity::property::Column::DeletedAt.is_null());
-        Ok(super::search::joined_hosts(query)
-            .into_model::<super::search::Ranked>()
-            .one(&self.db)
-            .await?
-            .map(|r| (r.row, r.host)))
+        let statement =
+            sea_orm::QueryTrait::build(&layout.select(query), self.db.get_database_backend());
+        match self.db.query_one_raw(statement).await? {
+            Some(found) => {
+                let r = layout.read(&found)?;
+                Ok(Some((r.row, r.host)))
+            }
+            None => Ok(None),
+        }
     }
 
     pub async fn row(&self, id: Uuid) -> AppResult<Option<entity::property::Model>> {

@@ -191,6 +191,7 @@ pub async fn pages(
     // `u_` (no clash with the review's own `id`, `created_at`...).
     let (author_columns, author_join) = if authors {
         let columns: Vec<String> = entity::user::Column::iter()
+            .filter(|c| entity::user::PUBLIC.contains(*c as usize))
             .map(|c| format!("u.{0} AS u_{0}, ", c.as_str()))
             .collect();
         (columns.concat(), " JOIN users u ON u.id = ranked.author_id")
@@ -213,7 +214,11 @@ pub async fn pages(
         };
         if let Some((_, page)) = out.iter_mut().find(|(id, _)| *id == owner) {
             if authors {
-                page.authors.push(entity::user::Model::at(&found, 0)?);
+                page.authors.push(entity::user::Model::some_at(
+                    &found,
+                    0,
+                    entity::user::PUBLIC,
+                )?);
             }
             page.rows.push(row);
         }

@@ -1282,3 +1282,95 @@ async fn values_read_by_position_check_their_postgres_type() {
     assert!(ListingStatus::read(&row, 2).is_err(), "x is no status");
     assert!(String::read(&row, 6).is_err(), "past the last column");
 }
+
+/// A search page reads only the columns its selection needs
+/// (`properties::columns`). Each field, asked for alone, answers on every
+/// listing what the property page (which reads whole rows) answers; the
+/// stored rating aggregates and fees get distinct values first, so reading
+/// one column for another would show.
+#[tokio::test]
+async fn each_field_of_a_search_page_answers_what_the_property_page_does() {
+    use sea_orm::ConnectionTrait;
+
+    let f = fixture().await;
+    f.app
+        .db
+        .execute_unprepared(
+            "UPDATE properties SET rating_count = 4, rating_sum = 13 + bedrooms, \
+             cleanliness_sum = 9, cleanliness_count = 2, accuracy_sum = 10, accuracy_count = 3, \
+             check_in_sum = 5, check_in_count = 1, communication_sum = 14, communication_count = 4, \
+             location_sum = 7, location_count = 2, value_sum = 11, value_count = 3, \
+             weekly_discount_percent = 5, monthly_discount_percent = 12, \
+             cleaning_fee_cents = 2500 + max_guests",
+        )
+        .await
+        .expect("ratings");
+    let fields = [
+        "__typename",
+        "host { id firstName }",
+        "title",
+        "description",
+        "propertyType",
+        "status",
+        "location { address }",
+        "location { city }",
+        "location { country }",
+        "location { latitude longitude }",
+        "pricePerNight { amount currency }",
+        "cleaningFee { amount currency }",
+        "weeklyDiscountPercent",
+        "monthlyDiscountPercent",
+        "maxGuests",
+        "bedrooms",
+        "beds",
+        "bathrooms",
+        "amenities { code }",
+        "photos { url }",
+        "instantBook",
+        "cancellationPolicy",
+        "minNights",
+        "maxNights",
+        "rating { average }",
+        "rating { count }",
+        "rating { cleanliness }",
+        "rating { accuracy }",
+        "rating { checkIn }",
+        "rating { communication }",
+        "rating { location }",
+        "rating { value }",
+        "savedByMe",
+        "createdAt",
+        "updatedAt",
+        "... on Property { title maxNights }",
+    ];
+    for field in fields {
+        for shape in ["nodes { id FIELD }", "edges { node { id FIELD } }"] {
+            let selection = shape.replace("FIELD", field);
+            let query =
+                format!("{{ properties(first: 20, orderBy: PRICE_ASC) {{ {selection} }} }}");
+            let resp = f.app.gql(&query, json!({})).await;
+            assert!(resp["errors"].is_null(), "{field}: {resp}");
+            let list = &resp["data"]["properties"];
+            let nodes: Vec<&Value> = match list["nodes"].as_array() {
+                Some(nodes) => nodes.iter().collect(),
+                None => list["edges"]
+                    .as_array()
+                    .expect("edges")
+                    .iter()
+                    .map(|e| &e["node"])
+                    .collect(),
+            };
+            assert_eq!(nodes.len(), 11, "{field}: {resp}");
+            for node in nodes {
+                let one = f
+                    .app
+                    .gql(
+                        &format!("query($id: ID!) {{ property(id: $id) {{ id {field} }} }}"),
+                        json!({ "id": node["id"] }),
+                    )
+                    .await;
+                assert_eq!(*node, one["data"]["property"], "{field}");
+            }
+        }
+    }
+}
