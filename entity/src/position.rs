@@ -160,13 +160,18 @@ impl Columns {
     /// These with column `index` too.
     #[must_use]
     pub const fn with(self, index: usize) -> Self {
-        Self(self.0 | 1 << index)
+        Self(self.0 | Self::bit(index))
     }
 
     /// These without column `index`.
     #[must_use]
     pub const fn without(self, index: usize) -> Self {
-        Self(self.0 & !(1 << index))
+        Self(self.0 & !Self::bit(index))
+    }
+
+    /// No model has a 65th column (`by_position!` checks): none for one.
+    const fn bit(index: usize) -> u64 {
+        if index < 64 { 1 << index } else { 0 }
     }
 
     pub const fn contains(self, index: usize) -> bool {
@@ -176,5 +181,21 @@ impl Columns {
     #[must_use]
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_sets_by_position() {
+        let set = Columns::NONE.with(0).with(44);
+        assert!(set.contains(0) && set.contains(44) && !set.contains(1));
+        assert_eq!(set.without(44), Columns::NONE.with(0));
+        assert_eq!(set.union(Columns::NONE.with(3)), set.with(3));
+        assert!(Columns::ALL.contains(63) && !Columns::ALL.contains(64));
+        assert_eq!(set.with(64), set, "no 65th column");
+        assert!(!Columns::ALL.without(7).contains(7));
     }
 }
