@@ -8,7 +8,7 @@
 //! document it runs: `@skip` and `@include` by the request's variables).
 //!
 //! Bounded by documents and by the bytes of their texts (a parsed document
-//! takes some ten times its text), so texts a client makes up cannot grow
+//! takes several times its text), so texts a client makes up cannot grow
 //! it: the least recently used go first. A text that does not parse is not
 //! kept.
 
