@@ -178,6 +178,17 @@ impl Columns {
         index < 64 && self.0 & (1 << index) != 0
     }
 
+    /// How many of the first `fields` columns these are: how many a
+    /// statement selecting them holds.
+    pub const fn count(self, fields: usize) -> usize {
+        let below = if fields >= 64 {
+            u64::MAX
+        } else {
+            (1 << fields) - 1
+        };
+        (self.0 & below).count_ones() as usize
+    }
+
     #[must_use]
     pub const fn union(self, other: Self) -> Self {
         Self(self.0 | other.0)
@@ -197,5 +208,9 @@ mod tests {
         assert!(Columns::ALL.contains(63) && !Columns::ALL.contains(64));
         assert_eq!(set.with(64), set, "no 65th column");
         assert!(!Columns::ALL.without(7).contains(7));
+        assert_eq!(set.count(45), 2);
+        assert_eq!(set.count(44), 1, "column 44 is not among the first 44");
+        assert_eq!(Columns::ALL.count(45), 45);
+        assert_eq!(Columns::ALL.count(64), 64);
     }
 }

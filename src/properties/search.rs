@@ -549,14 +549,10 @@ impl Layout {
 
     pub(super) fn read(self, res: &QueryResult) -> Result<Ranked, sea_orm::DbErr> {
         let row = entity::property::Model::some_at(res, 0, self.columns)?;
-        let mut next = P::iter()
-            .filter(|c| self.columns.contains(*c as usize))
-            .count();
+        let mut next = self.columns.count(entity::property::FIELDS.len());
         let host = if self.hosts {
             let host = entity::user::Model::some_at(res, next, PUBLIC)?;
-            next += entity::user::Column::iter()
-                .filter(|c| PUBLIC.contains(*c as usize))
-                .count();
+            next += PUBLIC.count(entity::user::FIELDS.len());
             Some(host)
         } else {
             None

@@ -250,25 +250,17 @@ impl Pipeline {
         request: Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
+        let one = |response| stream::once(future::ready(response)).boxed();
         let parsed = match self.parse(request) {
             Ok(parsed) if parsed.ty == Some(OperationType::Subscription) => parsed,
-            Ok(parsed) => {
-                let response = self.parsed_operation(parsed, session).await;
-                return stream::once(future::ready(response)).boxed();
-            }
-            Err(refused) => {
-                let response = self.refused(*refused).await;
-                return stream::once(future::ready(response)).boxed();
-            }
+            Ok(parsed) => return one(self.parsed_operation(parsed, session).await),
+            Err(refused) => return one(self.refused(*refused).await),
         };
         match self.prepare(parsed, session.as_deref()).await {
             Ok(prepared) => Executor::execute_stream(&self.0.schema, prepared.request, session)
                 .map(error_codes::classify_all)
                 .boxed(),
-            Err(e) => {
-                let response = error_codes::classify_all(Response::from_errors(vec![e]));
-                stream::once(future::ready(response)).boxed()
-            }
+            Err(e) => one(error_codes::classify_all(Response::from_errors(vec![e]))),
         }
     }
 }
