@@ -14,6 +14,7 @@ use crate::{
     auth::passwords::Passwords,
     config::Config,
     db::{self, MigrationStep},
+    properties::location::PublicPoints,
     seed::{self, SeedOptions},
     startup::{Application, shutdown_signal},
     telemetry,
@@ -161,9 +162,11 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<()> {
             let passwords =
                 Passwords::new(config.auth.argon2_memory_kib, config.auth.argon2_iterations)
                     .await?;
+            let points = PublicPoints::new(config.auth.jwt_secret.bytes());
             let report = seed::seed(
                 &conn,
                 &passwords,
+                &points,
                 SeedOptions {
                     scale: args.scale,
                     seed: args.seed,
@@ -221,6 +224,7 @@ async fn demo(state: &crate::state::AppState) -> anyhow::Result<()> {
     let report = seed::seed(
         &state.db,
         &passwords,
+        &PublicPoints::new(state.config.auth.jwt_secret.bytes()),
         SeedOptions {
             scale: DEMO_SCALE,
             seed: 1,

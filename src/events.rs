@@ -17,7 +17,9 @@ use uuid::Uuid;
 
 use crate::{config::RedisConfig, redis::Redis};
 
-/// A booking changed status (created included: `previous_status` none).
+/// A booking changed status (created included: `previous_status` none), or
+/// its payment did (`payment_changed`; the status is then the same as
+/// before).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BookingChanged {
     pub booking_id: Uuid,
@@ -34,6 +36,11 @@ pub struct BookingChanged {
     /// The booking as this change left it: subscribers answer from it
     /// without reading the database.
     pub booking: entity::booking::Model,
+    /// The booking's payment moved (captured, voided, refunded, failed...)
+    /// and its status did not: `version` is the status's, and subscribers
+    /// take the event even after one of the same version.
+    #[serde(default)]
+    pub payment_changed: bool,
 }
 
 /// A notification was recorded for a user (its transaction committed).

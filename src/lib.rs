@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod jobs;
 pub mod messaging;
+pub mod money;
 pub mod notifications;
 pub mod payments;
 pub mod properties;

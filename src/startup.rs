@@ -22,7 +22,11 @@ use crate::{
     notifications::NotificationService,
     notifications::email::Mailer,
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
-    properties::{PropertyService, catalogue::Catalogue},
+    properties::{
+        PropertyService,
+        catalogue::Catalogue,
+        location::{PublicPoints, fill_missing},
+    },
     realtime::Hub,
     redis::Redis,
     reviews::ReviewService,
@@ -253,7 +257,14 @@ impl Core {
         let catalogue = Catalogue::load(&db)
             .await
             .context("loading the amenity catalogue")?;
-        let properties = PropertyService::new(db.clone(), catalogue, config.fees);
+        let points = PublicPoints::new(config.auth.jwt_secret.bytes());
+        let placed = fill_missing(&db, &points)
+            .await
+            .context("placing the public points of listings")?;
+        if placed > 0 {
+            tracing::info!(listings = placed, "placed the public points of listings");
+        }
+        let properties = PropertyService::new(db.clone(), catalogue, config.fees, points);
         let bookings = BookingService {
             db: db.clone(),
             properties,

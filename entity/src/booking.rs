@@ -32,7 +32,8 @@ impl BookingStatus {
 }
 
 /// A stay: its dates, its guest, the price quoted when it was made (later
-/// price changes do not touch it), and where it stands.
+/// price changes do not touch it), and where it stands. Amounts are in
+/// the booking's currency's minor units (columns `*_cents`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "bookings")]
 pub struct Model {
@@ -48,19 +49,26 @@ pub struct Model {
     pub status: BookingStatus,
     pub version: i32,
     pub currency: String,
-    pub nights_total_cents: i64,
-    pub discount_cents: i64,
-    pub cleaning_fee_cents: i64,
-    pub service_fee_cents: i64,
-    pub taxes_cents: i64,
-    pub total_cents: i64,
+    #[sea_orm(column_name = "nights_total_cents")]
+    pub nights_total_minor: i64,
+    #[sea_orm(column_name = "discount_cents")]
+    pub discount_minor: i64,
+    #[sea_orm(column_name = "cleaning_fee_cents")]
+    pub cleaning_fee_minor: i64,
+    #[sea_orm(column_name = "service_fee_cents")]
+    pub service_fee_minor: i64,
+    #[sea_orm(column_name = "taxes_cents")]
+    pub taxes_minor: i64,
+    #[sea_orm(column_name = "total_cents")]
+    pub total_minor: i64,
     pub expires_at: Option<DateTimeUtc>,
     pub cancelled_at: Option<DateTimeUtc>,
     /// guest, host or admin.
     pub cancelled_by: Option<String>,
     pub cancellation_reason: Option<String>,
     pub refund_percent: Option<i32>,
-    pub refund_cents: Option<i64>,
+    #[sea_orm(column_name = "refund_cents")]
+    pub refund_minor: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

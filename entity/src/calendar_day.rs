@@ -10,7 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub day: Date,
     pub blocked: bool,
-    pub price_cents: Option<i64>,
+    #[sea_orm(column_name = "price_cents")]
+    pub price_minor: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -28,15 +28,18 @@ pub enum PaymentProvider {
     Stripe,
 }
 
-/// One attempt to pay for a booking, and what became of the money.
+/// One attempt to pay for a booking, and what became of the money. Amounts
+/// are in its currency's minor units (columns `*_cents`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "payments")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub booking_id: Uuid,
-    pub amount_cents: i64,
-    pub refunded_cents: i64,
+    #[sea_orm(column_name = "amount_cents")]
+    pub amount_minor: i64,
+    #[sea_orm(column_name = "refunded_cents")]
+    pub refunded_minor: i64,
     pub currency: String,
     pub status: PaymentStatus,
     pub provider: PaymentProvider,

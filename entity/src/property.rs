@@ -33,7 +33,9 @@ pub enum CancellationPolicy {
     Strict,
 }
 
-/// A listing. Money is in minor units; `search_city` and `search_country`
+/// A listing. Money is in its currency's ISO 4217 minor units (the
+/// `*_minor` fields; their columns keep the older name `*_cents`, which
+/// outside tools load by); `search_city` and `search_country`
 /// are the lower-cased names search matches on.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "properties")]
@@ -53,8 +55,10 @@ pub struct Model {
     pub latitude: f64,
     pub longitude: f64,
     pub currency: String,
-    pub price_cents: i64,
-    pub cleaning_fee_cents: i64,
+    #[sea_orm(column_name = "price_cents")]
+    pub price_minor: i64,
+    #[sea_orm(column_name = "cleaning_fee_cents")]
+    pub cleaning_fee_minor: i64,
     pub weekly_discount_percent: i32,
     pub monthly_discount_percent: i32,
     pub max_guests: i32,
@@ -86,6 +90,11 @@ pub struct Model {
     /// The codes of `property_amenities` for this listing, comma-separated
     /// (in no particular order); written with them.
     pub amenity_codes: String,
+    /// Where everyone but the host, admins and confirmed guests is told the
+    /// home is: within 1 km of `latitude`/`longitude`, three decimals;
+    /// empty until the server places it.
+    pub public_latitude: Option<f64>,
+    pub public_longitude: Option<f64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -124,8 +133,8 @@ by_position!(
         latitude,
         longitude,
         currency,
-        price_cents,
-        cleaning_fee_cents,
+        price_minor,
+        cleaning_fee_minor,
         weekly_discount_percent,
         monthly_discount_percent,
         max_guests,
@@ -155,5 +164,7 @@ by_position!(
         updated_at,
         deleted_at,
         amenity_codes,
+        public_latitude,
+        public_longitude,
     }
 );

@@ -14,10 +14,15 @@ mod m20261124_000006_create_reviews;
 mod m20261124_000007_create_conversations;
 mod m20261125_000008_user_listings_count;
 mod m20261125_000009_property_amenity_codes;
+mod m20261204_000010_price_key;
+mod m20261204_000011_public_location;
 
 pub use m20261124_000003_create_amenities::CATALOGUE as AMENITY_CATALOGUE;
 pub use m20261125_000008_user_listings_count::COUNT_LISTINGS;
 pub use m20261125_000009_property_amenity_codes::fill_amenity_codes;
+pub use m20261204_000010_price_key::{
+    THREE_PLACE_CURRENCIES, ZERO_PLACE_CURRENCIES, price_key_expression,
+};
 
 pub struct Migrator;
 
@@ -34,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000007_create_conversations::Migration),
             Box::new(m20261125_000008_user_listings_count::Migration),
             Box::new(m20261125_000009_property_amenity_codes::Migration),
+            Box::new(m20261204_000010_price_key::Migration),
+            Box::new(m20261204_000011_public_location::Migration),
         ]
     }
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{
     machine::Event,
-    refunds::{CancelledBy, refund_cents, refund_percent},
+    refunds::{CancelledBy, refund_minor, refund_percent},
     service::{BookingService, holds_due, requests_due, stays_due},
     types::Booking,
 };
@@ -77,14 +77,14 @@ impl BookingService {
             .all(&self.db)
             .await?
             .iter()
-            .map(|p| p.amount_cents)
+            .map(|p| p.amount_minor)
             .sum();
         self.act(actor, id, Event::Cancel, |_, m| {
             m.cancelled_at = Set(Some(now));
             m.cancelled_by = Set(Some(by.as_str().to_owned()));
             m.cancellation_reason = Set(why);
             m.refund_percent = Set(Some(i32::try_from(percent).unwrap_or(0)));
-            m.refund_cents = Set(Some(refund_cents(captured, percent)));
+            m.refund_minor = Set(Some(refund_minor(captured, percent)));
         })
         .await
     }

@@ -6,6 +6,8 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
+use super::lists::{BookingPage, ListingPageKey, listing_pages};
+
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
 /// Listings by id, deleted ones included: a booking keeps its listing.
@@ -21,6 +23,43 @@ impl Loader<Uuid> for ListingOfBookingLoader {
             .all(&self.0)
             .await?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    }
+}
+
+/// Pages of listings' bookings (`Property.bookings`): the pages of a whole
+/// list of listings in one statement.
+pub struct ListingBookingsLoader(pub DatabaseConnection);
+
+impl Loader<ListingPageKey> for ListingBookingsLoader {
+    type Value = BookingPage;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[ListingPageKey]) -> Rows<ListingPageKey, BookingPage> {
+        let mut groups: HashMap<_, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.status, key.limit, key.after, key.total))
+                .or_default()
+                .push(key.listing);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((status, limit, after, total), listings) in groups {
+            for (listing, page) in
+                listing_pages(&self.0, &listings, status, limit, after, total).await?
+            {
+                out.insert(
+                    ListingPageKey {
+                        listing,
+                        status,
+                        limit,
+                        after,
+                        total,
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

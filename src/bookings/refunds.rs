@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::graphql::money::two_places;
+use crate::money::percent_of;
 use entity::property::CancellationPolicy;
 
 /// Who cancelled.
@@ -63,13 +63,11 @@ pub fn refund_percent(
     }
 }
 
-/// The refund in cents: the percentage of what was captured, rounded to a
-/// cent half away from zero.
-pub fn refund_cents(captured_cents: i64, percent: u32) -> i64 {
-    let amount = rust_decimal::Decimal::new(captured_cents, 2)
-        * rust_decimal::Decimal::from(percent)
-        / rust_decimal::Decimal::ONE_HUNDRED;
-    crate::graphql::money::to_cents(two_places(amount)).unwrap_or(0)
+/// The refund in the payment's minor units: the percentage of what was
+/// captured, rounded to a whole minor unit half away from zero (a cent, a
+/// yen, a fils: whatever the currency's smallest unit is).
+pub fn refund_minor(captured_minor: i64, percent: u32) -> i64 {
+    percent_of(captured_minor, rust_decimal::Decimal::from(percent))
 }
 
 #[cfg(test)]
@@ -181,9 +179,11 @@ mod tests {
 
     #[test]
     fn half_refunds_round_half_away_from_zero() {
-        assert_eq!(refund_cents(37_051, 50), 18_526); // 185.255 -> 185.26
-        assert_eq!(refund_cents(37_050, 50), 18_525);
-        assert_eq!(refund_cents(10_000, 100), 10_000);
-        assert_eq!(refund_cents(10_000, 0), 0);
+        assert_eq!(refund_minor(37_051, 50), 18_526); // 185.255 -> 185.26
+        assert_eq!(refund_minor(37_050, 50), 18_525);
+        assert_eq!(refund_minor(10_000, 100), 10_000);
+        assert_eq!(refund_minor(10_000, 0), 0);
+        // ¥12,345 at 50% is ¥6,172.5: ¥6,173. KWD 12.345 is 12345 fils: 6.173.
+        assert_eq!(refund_minor(12_345, 50), 6_173);
     }
 }

@@ -13,6 +13,7 @@ use crate::{
         money::Money,
         scalars::{Date, DateTime},
     },
+    money::Currency,
     properties::{Property, pricing::PriceQuote, resolvers::loader},
     users::{User, loader::load_user},
 };
@@ -67,7 +68,7 @@ impl Booking {
     }
 
     async fn total(&self) -> Money {
-        self.money(self.row.total_cents)
+        self.money(self.row.total_minor)
     }
 
     /// The booking's current payment: the one that is not FAILED if there is one, else the latest attempt.
@@ -97,7 +98,7 @@ impl Booking {
 
     /// What the guest gets back after a cancellation, per the cancellation policy.
     async fn refund_amount(&self) -> Option<Money> {
-        self.row.refund_cents.map(|c| self.money(c))
+        self.row.refund_minor.map(|c| self.money(c))
     }
 
     /// The guest's review of this stay, once written.
@@ -167,11 +168,17 @@ impl Payment {
     }
 
     async fn amount(&self) -> Money {
-        Money::from_cents(self.row.amount_cents, &self.row.currency)
+        Money::of(
+            self.row.amount_minor,
+            Currency::of_stored(&self.row.currency),
+        )
     }
 
     async fn refunded_amount(&self) -> Money {
-        Money::from_cents(self.row.refunded_cents, &self.row.currency)
+        Money::of(
+            self.row.refunded_minor,
+            Currency::of_stored(&self.row.currency),
+        )
     }
 
     async fn status(&self) -> PaymentStatus {

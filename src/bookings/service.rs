@@ -153,7 +153,6 @@ impl BookingService {
             return Err(taken());
         }
         let price = self.properties.price(&property, &nights);
-        let cents = |d| crate::graphql::money::to_cents(d).unwrap_or(0);
         let now = Utc::now();
         let row = ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -166,19 +165,19 @@ impl BookingService {
             guests: Set(new.guests),
             status: Set(S::PendingPayment),
             version: Set(1),
-            currency: Set(property.currency.clone()),
-            nights_total_cents: Set(cents(price.nights_total)),
-            discount_cents: Set(cents(price.discount)),
-            cleaning_fee_cents: Set(cents(price.cleaning_fee)),
-            service_fee_cents: Set(cents(price.service_fee)),
-            taxes_cents: Set(cents(price.taxes)),
-            total_cents: Set(cents(price.total)),
+            currency: Set(property.currency.code().to_owned()),
+            nights_total_minor: Set(price.nights_total),
+            discount_minor: Set(price.discount),
+            cleaning_fee_minor: Set(price.cleaning_fee),
+            service_fee_minor: Set(price.service_fee),
+            taxes_minor: Set(price.taxes),
+            total_minor: Set(price.total),
             expires_at: Set(Some(now + self.windows.hold)),
             cancelled_at: Set(None),
             cancelled_by: Set(None),
             cancellation_reason: Set(None),
             refund_percent: Set(None),
-            refund_cents: Set(None),
+            refund_minor: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }
@@ -381,6 +380,17 @@ pub fn event(row: &Model, previous: Option<S>) -> BookingChanged {
         version: row.version,
         occurred_at: row.updated_at,
         booking: row.clone(),
+        payment_changed: false,
+    }
+}
+
+/// The event of `row`'s payment having moved (its status has not).
+pub fn payment_event(row: &Model) -> BookingChanged {
+    BookingChanged {
+        previous_status: Some(status_name(row.status)),
+        occurred_at: Utc::now(),
+        payment_changed: true,
+        ..event(row, None)
     }
 }
 

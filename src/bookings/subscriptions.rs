@@ -48,7 +48,9 @@ impl BookingStatusEvent {
 
 /// Bookings' events in the order they happened: an event older than one
 /// already delivered for the same booking (two instances published close
-/// together) is dropped, so a client never sees a booking go backwards.
+/// together) is dropped, so a client never sees a booking go backwards. A
+/// payment's move comes as an event of the same status, so that the last
+/// event a subscriber gets shows the payment as it is.
 fn in_order(
     events: impl Stream<Item = std::sync::Arc<Event>> + Send + 'static,
 ) -> impl Stream<Item = BookingStatusEvent> + Send + 'static {
@@ -59,7 +61,14 @@ fn in_order(
         let out = match &*event {
             Event::BookingChanged(change) => {
                 let seen = last.get(&change.booking_id).copied();
-                if seen.is_some_and(|v| v >= change.version) {
+                // A payment's move keeps the status's version: it is news
+                // after that status, never before it.
+                let stale = match seen {
+                    Some(v) if change.payment_changed => v > change.version,
+                    Some(v) => v >= change.version,
+                    None => false,
+                };
+                if stale {
                     None
                 } else {
                     if last.len() >= REMEMBERED {

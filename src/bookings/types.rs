@@ -7,13 +7,14 @@ use uuid::Uuid;
 use crate::{
     graphql::{
         ids::{self, NodeType},
-        money::{Money, from_cents},
+        money::Money,
         scalars::Date,
     },
+    money::Currency,
     properties::pricing::{Breakdown, PriceQuote},
 };
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BookingStatus {
     /// Created; the dates are held until payment or until the hold expires.
     PendingPayment,
@@ -79,8 +80,13 @@ impl Booking {
         self.row.id
     }
 
-    pub fn money(&self, cents: i64) -> Money {
-        Money::from_cents(cents, &self.row.currency)
+    pub fn currency(&self) -> Currency {
+        Currency::of_stored(&self.row.currency)
+    }
+
+    /// `minor` units of the booking's currency, for the wire.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::of(minor, self.currency())
     }
 
     /// The quote stored when the booking was made.
@@ -92,14 +98,14 @@ impl Booking {
             r.guests,
             usize::try_from(r.nights).unwrap_or(0),
             Breakdown {
-                nights_total: from_cents(r.nights_total_cents),
-                discount: from_cents(r.discount_cents),
-                cleaning_fee: from_cents(r.cleaning_fee_cents),
-                service_fee: from_cents(r.service_fee_cents),
-                taxes: from_cents(r.taxes_cents),
-                total: from_cents(r.total_cents),
+                nights_total: r.nights_total_minor,
+                discount: r.discount_minor,
+                cleaning_fee: r.cleaning_fee_minor,
+                service_fee: r.service_fee_minor,
+                taxes: r.taxes_minor,
+                total: r.total_minor,
             },
-            &r.currency,
+            self.currency(),
         )
     }
 }

@@ -206,6 +206,38 @@ where
     sea_orm::sea_query::Expr::cust_with_values(sql, values)
 }
 
+/// The values of a statement written by hand, each bound where its
+/// placeholder is written: `$1`, `$2`... on PostgreSQL, `?` on SQLite (which
+/// binds by position, so placeholders must be asked for in the order they
+/// appear in the text).
+pub struct Placeholders {
+    backend: DbBackend,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Placeholders {
+    pub fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds `value`; its placeholder.
+    pub fn bind(&mut self, value: impl Into<sea_orm::Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    /// `sql` with the values bound.
+    pub fn statement(self, sql: String) -> sea_orm::Statement {
+        sea_orm::Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

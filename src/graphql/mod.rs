@@ -82,6 +82,7 @@ impl Services {
             db.clone(),
             self.properties.catalogue.clone(),
             self.properties.fees,
+            self.properties.points.clone(),
         );
         let bookings = BookingService {
             db: db.clone(),

@@ -9,16 +9,15 @@
 use uuid::Uuid;
 
 use super::{simulated::Simulated, stripe::Stripe};
+use crate::money::Amount;
 
 /// Authorize (hold) an amount on a payment method.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuthorizeRequest {
     pub payment_id: Uuid,
     pub booking_id: Uuid,
-    /// Minor units (cents).
-    pub amount_cents: i64,
-    /// ISO 4217, upper case.
-    pub currency: String,
+    /// Exact, in the currency's minor unit.
+    pub amount: Amount,
     /// A provider payment-method token, e.g. `pm_card_visa`.
     pub payment_method: String,
     pub idempotency_key: String,
@@ -70,16 +69,16 @@ impl Provider {
         }
     }
 
-    /// Takes `amount_cents` of an authorization.
+    /// Takes `amount` of an authorization.
     pub async fn capture(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         idempotency_key: &str,
     ) -> Result<(), ProviderError> {
         match self {
-            Self::Simulated(p) => p.capture(reference, amount_cents, idempotency_key).await,
-            Self::Stripe(p) => p.capture(reference, amount_cents, idempotency_key).await,
+            Self::Simulated(p) => p.capture(reference, amount, idempotency_key).await,
+            Self::Stripe(p) => p.capture(reference, amount, idempotency_key).await,
         }
     }
 
@@ -91,16 +90,16 @@ impl Provider {
         }
     }
 
-    /// Gives back `amount_cents` of a captured payment.
+    /// Gives back `amount` of a captured payment.
     pub async fn refund(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         idempotency_key: &str,
     ) -> Result<(), ProviderError> {
         match self {
-            Self::Simulated(p) => p.refund(reference, amount_cents, idempotency_key).await,
-            Self::Stripe(p) => p.refund(reference, amount_cents, idempotency_key).await,
+            Self::Simulated(p) => p.refund(reference, amount, idempotency_key).await,
+            Self::Stripe(p) => p.refund(reference, amount, idempotency_key).await,
         }
     }
 }

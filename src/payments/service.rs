@@ -19,10 +19,11 @@ use uuid::Uuid;
 use super::provider::{Authorization, AuthorizeRequest, Provider, ProviderError};
 use crate::{
     auth::actor::Actor,
-    bookings::{BookingService, refunds::refund_cents, service::Change},
+    bookings::{BookingService, refunds::refund_minor, service::Change},
     db::begin_write,
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
+    money::{Amount, Currency},
     notifications::{self, Kind, NewNotification, record},
 };
 use entity::{
@@ -31,6 +32,11 @@ use entity::{
 };
 
 const KEY_MAX: usize = 255;
+
+/// What a payment is for, exactly, in its currency.
+fn amount_of(payment: &Model) -> Amount {
+    Amount::from_minor(payment.amount_minor, Currency::of_stored(&payment.currency))
+}
 
 #[derive(Clone)]
 pub struct PaymentService {
@@ -102,8 +108,8 @@ impl PaymentService {
         let inserted = ActiveModel {
             id: Set(Uuid::now_v7()),
             booking_id: Set(booking.id),
-            amount_cents: Set(booking.total_cents),
-            refunded_cents: Set(0),
+            amount_minor: Set(booking.total_minor),
+            refunded_minor: Set(0),
             currency: Set(booking.currency.clone()),
             status: Set(S::Processing),
             provider: Set(self.provider.kind()),
@@ -195,7 +201,7 @@ impl PaymentService {
                 let key = format!("roost-capture-{}", payment.id);
                 provider_call(
                     self.provider
-                        .capture(&reference, payment.amount_cents, &key)
+                        .capture(&reference, amount_of(&payment), &key)
                         .await,
                 )?;
                 self.finish(
@@ -217,17 +223,17 @@ impl PaymentService {
             }
             (S::Succeeded | S::PartiallyRefunded, B::Cancelled) => {
                 let percent = u32::try_from(booking.refund_percent.unwrap_or(0)).unwrap_or(0);
-                let target = refund_cents(payment.amount_cents, percent);
-                if target <= payment.refunded_cents {
+                let target = refund_minor(payment.amount_minor, percent);
+                if target <= payment.refunded_minor {
                     return Ok(Step::Done);
                 }
                 let key = format!("roost-refund-{}-{target}", payment.id);
-                provider_call(
-                    self.provider
-                        .refund(&reference, target - payment.refunded_cents, &key)
-                        .await,
-                )?;
-                let status = if target >= payment.amount_cents {
+                let refund = Amount::from_minor(
+                    target - payment.refunded_minor,
+                    Currency::of_stored(&payment.currency),
+                );
+                provider_call(self.provider.refund(&reference, refund, &key).await)?;
+                let status = if target >= payment.amount_minor {
                     S::Refunded
                 } else {
                     S::PartiallyRefunded
@@ -236,7 +242,7 @@ impl PaymentService {
                     .finish(
                         &payment,
                         status,
-                        |m| m.refunded_cents = Set(target),
+                        |m| m.refunded_minor = Set(target),
                         Some((
                             Kind::PaymentRefunded,
                             "Refund on its way",
@@ -245,7 +251,7 @@ impl PaymentService {
                     )
                     .await?;
                 entity::booking::Entity::update_many()
-                    .col_expr(entity::booking::Column::RefundCents, Expr::value(target))
+                    .col_expr(entity::booking::Column::RefundMinor, Expr::value(target))
                     .filter(entity::booking::Column::Id.eq(booking.id))
                     .exec(&self.db)
                     .await?;
@@ -261,8 +267,7 @@ impl PaymentService {
             .authorize(&AuthorizeRequest {
                 payment_id: payment.id,
                 booking_id: payment.booking_id,
-                amount_cents: payment.amount_cents,
-                currency: payment.currency.clone(),
+                amount: amount_of(payment),
                 payment_method: payment.payment_method.clone(),
                 idempotency_key: format!("roost-pay-{}", payment.id),
             })
@@ -378,7 +383,34 @@ impl PaymentService {
         }
         txn.commit().await?;
         notifications::announce(&self.bookings.bus, &self.jobs, emails).await;
+        if moved == 1 {
+            self.announce_payment(payment.booking_id).await;
+        }
         Ok(if moved == 1 { Step::Moved } else { Step::Done })
+    }
+}
+
+impl PaymentService {
+    /// Tells the booking's subscribers its payment moved (after the commit
+    /// that moved it), so that none is left with the payment as it was.
+    pub(crate) async fn announce_payment(&self, booking_id: Uuid) {
+        match entity::booking::Entity::find_by_id(booking_id)
+            .one(&self.db)
+            .await
+        {
+            Ok(Some(booking)) => {
+                self.bookings
+                    .bus
+                    .publish(crate::events::Event::BookingChanged(Box::new(
+                        crate::bookings::service::payment_event(&booking),
+                    )))
+                    .await;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, %booking_id, "could not announce a payment's change");
+            }
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! request, so a retried job always gets the answer the first attempt got.
 
 use super::provider::{Authorization, AuthorizeRequest, ProviderError};
+use crate::money::Amount;
 
 /// Every reference this provider hands out starts with this, and it accepts
 /// no other: a reference from another provider is a bug, not a payment.
@@ -26,7 +27,7 @@ impl Simulated {
         &self,
         request: &AuthorizeRequest,
     ) -> Result<Authorization, ProviderError> {
-        check_amount(request.amount_cents)?;
+        check_amount(request.amount)?;
         let decline = |reason: &str| Authorization::Declined {
             reason: reason.to_owned(),
         };
@@ -40,15 +41,15 @@ impl Simulated {
         })
     }
 
-    /// Takes `amount_cents` of an authorization this provider made.
+    /// Takes `amount` of an authorization this provider made.
     pub async fn capture(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         _idempotency_key: &str,
     ) -> Result<(), ProviderError> {
         check_reference(reference)?;
-        check_amount(amount_cents)
+        check_amount(amount)
     }
 
     /// Releases an authorization this provider made.
@@ -56,15 +57,15 @@ impl Simulated {
         check_reference(reference)
     }
 
-    /// Gives back `amount_cents` of a payment this provider captured.
+    /// Gives back `amount` of a payment this provider captured.
     pub async fn refund(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         _idempotency_key: &str,
     ) -> Result<(), ProviderError> {
         check_reference(reference)?;
-        check_amount(amount_cents)
+        check_amount(amount)
     }
 }
 
@@ -80,12 +81,12 @@ fn check_reference(reference: &str) -> Result<(), ProviderError> {
 
 /// Refuses amounts no real provider would accept, so that a bug upstream
 /// surfaces with SIMULATED too and not only in production.
-fn check_amount(amount_cents: i64) -> Result<(), ProviderError> {
-    if amount_cents > 0 {
+fn check_amount(amount: Amount) -> Result<(), ProviderError> {
+    if amount.is_positive() {
         Ok(())
     } else {
         Err(ProviderError::Permanent(format!(
-            "amount must be positive, got {amount_cents}"
+            "amount must be positive, got {amount}"
         )))
     }
 }
@@ -95,13 +96,17 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
+    use crate::money::Currency;
+
+    fn eur(minor: i64) -> Amount {
+        Amount::from_minor(minor, Currency::parse("EUR").expect("EUR"))
+    }
 
     fn request(payment_method: &str) -> AuthorizeRequest {
         AuthorizeRequest {
             payment_id: Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0001),
             booking_id: Uuid::from_u128(2),
-            amount_cents: 12_345,
-            currency: "EUR".to_owned(),
+            amount: eur(12_345),
             payment_method: payment_method.to_owned(),
             idempotency_key: "key-1".to_owned(),
         }
@@ -181,7 +186,7 @@ mod tests {
     async fn a_non_positive_amount_is_refused() {
         for amount in [0, -1] {
             let mut req = request("pm_card_visa");
-            req.amount_cents = amount;
+            req.amount = eur(amount);
             let err = Simulated.authorize(&req).await.unwrap_err();
             assert!(matches!(err, ProviderError::Permanent(_)), "{err}");
         }
@@ -190,9 +195,9 @@ mod tests {
     #[tokio::test]
     async fn capture_void_and_refund_accept_a_simulated_reference() {
         let p = Simulated;
-        p.capture(REFERENCE, 100, "k").await.unwrap();
+        p.capture(REFERENCE, eur(100), "k").await.unwrap();
         p.void(REFERENCE, "k").await.unwrap();
-        p.refund(REFERENCE, 100, "k").await.unwrap();
+        p.refund(REFERENCE, eur(100), "k").await.unwrap();
     }
 
     #[tokio::test]
@@ -200,9 +205,9 @@ mod tests {
         let p = Simulated;
         for reference in ["pi_3Nabc", "", "sim_pi_", "SIM_PI_x"] {
             let errors = [
-                p.capture(reference, 100, "k").await.unwrap_err(),
+                p.capture(reference, eur(100), "k").await.unwrap_err(),
                 p.void(reference, "k").await.unwrap_err(),
-                p.refund(reference, 100, "k").await.unwrap_err(),
+                p.refund(reference, eur(100), "k").await.unwrap_err(),
             ];
             for err in errors {
                 assert!(matches!(err, ProviderError::Permanent(_)), "{err}");
@@ -214,9 +219,9 @@ mod tests {
     async fn capture_and_refund_refuse_a_non_positive_amount() {
         let p = Simulated;
         for amount in [0, -5] {
-            let err = p.capture(REFERENCE, amount, "k").await.unwrap_err();
+            let err = p.capture(REFERENCE, eur(amount), "k").await.unwrap_err();
             assert!(matches!(err, ProviderError::Permanent(_)), "{err}");
-            let err = p.refund(REFERENCE, amount, "k").await.unwrap_err();
+            let err = p.refund(REFERENCE, eur(amount), "k").await.unwrap_err();
             assert!(matches!(err, ProviderError::Permanent(_)), "{err}");
         }
     }

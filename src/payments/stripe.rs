@@ -19,6 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::provider::{Authorization, AuthorizeRequest, ProviderError};
+use crate::money::{Amount, Currency};
 
 /// The API version the request and response shapes below were written for;
 /// pinned so that a change of the account's default version cannot change
@@ -106,10 +107,13 @@ impl Stripe {
         &self,
         request: &AuthorizeRequest,
     ) -> Result<Authorization, ProviderError> {
-        check_amount(request.amount_cents)?;
+        let amount = stripe_amount(request.amount)?;
         let form = [
-            ("amount", request.amount_cents.to_string()),
-            ("currency", request.currency.to_ascii_lowercase()),
+            ("amount", amount.to_string()),
+            (
+                "currency",
+                request.amount.currency().code().to_ascii_lowercase(),
+            ),
             ("payment_method", request.payment_method.clone()),
             ("confirm", "true".to_owned()),
             ("capture_method", "manual".to_owned()),
@@ -135,18 +139,18 @@ impl Stripe {
         }
     }
 
-    /// Captures `amount_cents` of the PaymentIntent `reference`. One that is
+    /// Captures `amount` of the PaymentIntent `reference`. One that is
     /// already captured counts as captured, so a retry after a lost response
     /// succeeds even under a new idempotency key.
     pub async fn capture(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         idempotency_key: &str,
     ) -> Result<(), ProviderError> {
-        check_amount(amount_cents)?;
+        let amount = stripe_amount(amount)?;
         let path = format!("/v1/payment_intents/{}/capture", intent_id(reference)?);
-        let form = [("amount_to_capture", amount_cents.to_string())];
+        let form = [("amount_to_capture", amount.to_string())];
         let reply = self.post(&path, &form, idempotency_key).await?;
         self.done_or_already(&reply, "succeeded")
     }
@@ -159,17 +163,17 @@ impl Stripe {
         self.done_or_already(&reply, "canceled")
     }
 
-    /// Refunds `amount_cents` of the captured PaymentIntent `reference`.
+    /// Refunds `amount` of the captured PaymentIntent `reference`.
     pub async fn refund(
         &self,
         reference: &str,
-        amount_cents: i64,
+        amount: Amount,
         idempotency_key: &str,
     ) -> Result<(), ProviderError> {
-        check_amount(amount_cents)?;
+        let amount = stripe_amount(amount)?;
         let form = [
             ("payment_intent", intent_id(reference)?.to_owned()),
-            ("amount", amount_cents.to_string()),
+            ("amount", amount.to_string()),
         ];
         let reply = self.post("/v1/refunds", &form, idempotency_key).await?;
         if !reply.status.is_success() {
@@ -402,14 +406,38 @@ fn intent_id(reference: &str) -> Result<&str, ProviderError> {
     }
 }
 
-/// Stripe would refuse it too, but only after a round trip.
-fn check_amount(amount_cents: i64) -> Result<(), ProviderError> {
-    if amount_cents > 0 {
-        Ok(())
-    } else {
-        Err(ProviderError::Permanent(format!(
-            "amount must be positive, got {amount_cents}"
-        )))
+/// Stripe's `amount` for `amount`: its ISO 4217 minor units (12950 for
+/// USD 129.50, 12000 for JPY 12000, 12345 for KWD 12.345), except for the
+/// two currencies where Stripe's unit is not ISO's: the Icelandic króna has
+/// no minor unit in ISO 4217 but Stripe still counts it in hundredths, and
+/// the Malagasy ariary has two places in ISO 4217 but none at Stripe (an
+/// amount in fractions of an ariary cannot be charged there). A
+/// non-positive amount is refused before the round trip Stripe would refuse
+/// it after.
+pub fn stripe_amount(amount: Amount) -> Result<i64, ProviderError> {
+    if !amount.is_positive() {
+        return Err(ProviderError::Permanent(format!(
+            "amount must be positive, got {amount}"
+        )));
+    }
+    let minor = amount.minor();
+    let converted = match amount.currency().code() {
+        "ISK" => minor.checked_mul(100),
+        "MGA" => (minor % 100 == 0).then_some(minor / 100),
+        _ => Some(minor),
+    };
+    converted.ok_or_else(|| {
+        ProviderError::Permanent(format!("Stripe cannot charge {amount} in its own unit"))
+    })
+}
+
+/// Minor units of `currency` for an amount Stripe reports (the inverse of
+/// [`stripe_amount`]).
+pub fn from_stripe_amount(currency: Currency, stripe: i64) -> i64 {
+    match currency.code() {
+        "ISK" => stripe / 100,
+        "MGA" => stripe.saturating_mul(100),
+        _ => stripe,
     }
 }
 
@@ -432,6 +460,14 @@ mod tests {
     use super::*;
 
     const KEY: &str = "sk_test_51SuperSecretKeyValue";
+
+    fn money(minor: i64, code: &str) -> Amount {
+        Amount::from_minor(minor, Currency::parse(code).expect("currency"))
+    }
+
+    fn eur(minor: i64) -> Amount {
+        money(minor, "EUR")
+    }
 
     /// One request as the mock server saw it.
     #[derive(Debug, Clone)]
@@ -514,8 +550,7 @@ mod tests {
         AuthorizeRequest {
             payment_id: Uuid::from_u128(0x11),
             booking_id: Uuid::from_u128(0x22),
-            amount_cents: 45_000,
-            currency: "EUR".to_owned(),
+            amount: eur(45_000),
             payment_method: payment_method.to_owned(),
             idempotency_key: "pay-key-1".to_owned(),
         }
@@ -719,14 +754,30 @@ mod tests {
     async fn a_lock_conflict_is_transient_but_an_idempotency_error_is_not() {
         let body = json!({"error": {"type": "invalid_request_error", "code": "lock_timeout"}});
         let mock = Mock::start(409, body).await;
-        let error = mock.stripe().capture("pi_1", 100, "k").await.unwrap_err();
+        let error = mock
+            .stripe()
+            .capture("pi_1", eur(100), "k")
+            .await
+            .unwrap_err();
         assert_transient(&error);
 
         let body = json!({"error": {"type": "idempotency_error", "message": "Keys for idempotent requests can only be used with the same parameters"}});
         let mock = Mock::start(400, body.clone()).await;
-        assert_permanent(&mock.stripe().capture("pi_1", 100, "k").await.unwrap_err());
+        assert_permanent(
+            &mock
+                .stripe()
+                .capture("pi_1", eur(100), "k")
+                .await
+                .unwrap_err(),
+        );
         let mock = Mock::start(409, body).await;
-        assert_permanent(&mock.stripe().capture("pi_1", 100, "k").await.unwrap_err());
+        assert_permanent(
+            &mock
+                .stripe()
+                .capture("pi_1", eur(100), "k")
+                .await
+                .unwrap_err(),
+        );
     }
 
     #[tokio::test]
@@ -786,7 +837,7 @@ mod tests {
     async fn capture_posts_the_amount_with_the_key() {
         let mock = Mock::start(200, intent("pi_123", "succeeded")).await;
         mock.stripe()
-            .capture("pi_123", 30_000, "capture-key")
+            .capture("pi_123", eur(30_000), "capture-key")
             .await
             .unwrap();
         let seen = mock.only_request();
@@ -812,13 +863,20 @@ mod tests {
     #[tokio::test]
     async fn capturing_an_already_captured_intent_succeeds() {
         let mock = Mock::start(400, unexpected_state("succeeded")).await;
-        mock.stripe().capture("pi_123", 100, "k").await.unwrap();
+        mock.stripe()
+            .capture("pi_123", eur(100), "k")
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
     async fn capturing_a_canceled_intent_is_permanent() {
         let mock = Mock::start(400, unexpected_state("canceled")).await;
-        let error = mock.stripe().capture("pi_123", 100, "k").await.unwrap_err();
+        let error = mock
+            .stripe()
+            .capture("pi_123", eur(100), "k")
+            .await
+            .unwrap_err();
         assert_permanent(&error);
     }
 
@@ -846,7 +904,7 @@ mod tests {
         let body = json!({"id": "re_1", "object": "refund", "status": "succeeded"});
         let mock = Mock::start(200, body).await;
         mock.stripe()
-            .refund("pi_123", 12_500, "refund-key")
+            .refund("pi_123", eur(12_500), "refund-key")
             .await
             .unwrap();
         let seen = mock.only_request();
@@ -866,8 +924,33 @@ mod tests {
     async fn a_failed_refund_is_permanent() {
         let body = json!({"id": "re_1", "object": "refund", "status": "failed"});
         let mock = Mock::start(200, body).await;
-        let error = mock.stripe().refund("pi_123", 1, "k").await.unwrap_err();
+        let error = mock
+            .stripe()
+            .refund("pi_123", eur(1), "k")
+            .await
+            .unwrap_err();
         assert_permanent(&error);
+    }
+
+    #[test]
+    fn amounts_go_to_stripe_in_its_unit_for_the_currency() {
+        let sent = |minor, code| stripe_amount(money(minor, code)).expect("an amount");
+        assert_eq!(sent(12_950, "USD"), 12_950);
+        assert_eq!(sent(12_000, "JPY"), 12_000);
+        assert_eq!(sent(12_345, "KWD"), 12_345);
+        assert_eq!(sent(500, "ISK"), 50_000);
+        assert_eq!(sent(12_300, "MGA"), 123);
+        assert_permanent(&stripe_amount(money(12_345, "MGA")).unwrap_err());
+        assert_permanent(&stripe_amount(money(0, "JPY")).unwrap_err());
+        for code in ["USD", "JPY", "KWD", "ISK", "MGA"] {
+            let currency = Currency::parse(code).expect("currency");
+            let amount = money(12_300, code);
+            assert_eq!(
+                from_stripe_amount(currency, sent(amount.minor(), code)),
+                12_300,
+                "{code}"
+            );
+        }
     }
 
     #[tokio::test]
@@ -875,14 +958,14 @@ mod tests {
         let mock = Mock::start(200, intent("pi_1", "succeeded")).await;
         let stripe = mock.stripe();
         for reference in ["", "pi_", "sim_pi_abc", "pi_1/../../v1/refunds", "pi_1?x=1"] {
-            assert_permanent(&stripe.capture(reference, 100, "k").await.unwrap_err());
+            assert_permanent(&stripe.capture(reference, eur(100), "k").await.unwrap_err());
             assert_permanent(&stripe.void(reference, "k").await.unwrap_err());
-            assert_permanent(&stripe.refund(reference, 100, "k").await.unwrap_err());
+            assert_permanent(&stripe.refund(reference, eur(100), "k").await.unwrap_err());
         }
-        assert_permanent(&stripe.capture("pi_1", 0, "k").await.unwrap_err());
-        assert_permanent(&stripe.refund("pi_1", -1, "k").await.unwrap_err());
+        assert_permanent(&stripe.capture("pi_1", eur(0), "k").await.unwrap_err());
+        assert_permanent(&stripe.refund("pi_1", eur(-1), "k").await.unwrap_err());
         let mut zero = request("pm_card_visa");
-        zero.amount_cents = 0;
+        zero.amount = eur(0);
         assert_permanent(&stripe.authorize(&zero).await.unwrap_err());
         assert!(mock.seen.lock().unwrap().is_empty());
     }

@@ -10,8 +10,8 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::Deserialize;
 
-use super::PaymentService;
-use crate::{db::begin_write, jobs::Job};
+use super::{PaymentService, stripe::from_stripe_amount};
+use crate::{db::begin_write, jobs::Job, money::Currency};
 use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
 
 /// A Stripe event, as much of it as Roost reads.
@@ -96,6 +96,8 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
     .unwrap_or_default()
     .to_owned();
     let mut touched = None;
+    // The booking whose payment this event moved.
+    let mut moved_booking = None;
     if !reference.is_empty()
         && let Some(payment) = find_payment(&txn, event, &reference).await?
     {
@@ -105,24 +107,27 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
             "payment_intent.canceled" => (&[S::Processing, S::Authorized], Some(S::Voided)),
             "payment_intent.payment_failed" => (&[S::Processing], Some(S::Failed)),
             "charge.refunded" => {
+                // In Stripe's unit for the currency; kept in the payment's.
                 let refunded = event
                     .data
                     .object
                     .get("amount_refunded")
-                    .and_then(serde_json::Value::as_i64);
-                if let Some(refunded) = refunded.filter(|r| *r > payment.refunded_cents) {
-                    let status = if refunded >= payment.amount_cents {
+                    .and_then(serde_json::Value::as_i64)
+                    .map(|r| from_stripe_amount(Currency::of_stored(&payment.currency), r));
+                if let Some(refunded) = refunded.filter(|r| *r > payment.refunded_minor) {
+                    let status = if refunded >= payment.amount_minor {
                         S::Refunded
                     } else {
                         S::PartiallyRefunded
                     };
                     Payments::update_many()
-                        .col_expr(P::RefundedCents, Expr::value(refunded))
+                        .col_expr(P::RefundedMinor, Expr::value(refunded))
                         .col_expr(P::Status, Expr::value(status))
                         .col_expr(P::UpdatedAt, Expr::value(Utc::now()))
                         .filter(P::Id.eq(payment.id))
                         .exec(&txn)
                         .await?;
+                    moved_booking = Some(payment.booking_id);
                 }
                 (&[], None)
             }
@@ -150,15 +155,22 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
                     Expr::value(reason.unwrap_or_else(|| "card_declined".into())),
                 );
             }
-            update
+            let moved = update
                 .filter(P::Id.eq(payment.id))
                 .filter(P::Status.eq(payment.status))
                 .exec(&txn)
-                .await?;
+                .await?
+                .rows_affected;
+            if moved == 1 {
+                moved_booking = Some(payment.booking_id);
+            }
         }
         touched = Some(payment.id);
     }
     txn.commit().await?;
+    if let Some(booking_id) = moved_booking {
+        payments.announce_payment(booking_id).await;
+    }
     if let Some(payment_id) = touched {
         payments
             .jobs

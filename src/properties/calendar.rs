@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 
 use chrono::{NaiveDate, Utc};
-use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -24,9 +23,9 @@ use crate::{
     error::{AppError, AppResult},
     graphql::{
         ids::{NodeType, decode_as},
-        money::{Money, from_cents},
         scalars::Date,
     },
+    money::Currency,
 };
 
 /// Longest range a calendar read or write may cover.
@@ -42,7 +41,7 @@ pub fn today() -> NaiveDate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Night {
     pub date: NaiveDate,
-    pub price_cents: i64,
+    pub price_minor: i64,
     pub blocked: bool,
     /// Held by an active booking.
     pub booked: bool,
@@ -80,6 +79,111 @@ fn nights_between(from: NaiveDate, to: NaiveDate) -> usize {
     usize::try_from((to - from).num_days()).unwrap_or(0)
 }
 
+/// What a listing's calendar holds over a range of dates: the host's
+/// overrides and the stays of active bookings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Held {
+    /// Per date: blocked, and the price override.
+    pub overrides: HashMap<NaiveDate, (bool, Option<i64>)>,
+    /// [check_in, check_out) of each active booking.
+    pub stays: Vec<(NaiveDate, NaiveDate)>,
+}
+
+/// What the calendars of `listings` hold in [from, to): two statements,
+/// however many listings.
+pub async fn held_on(
+    conn: &impl ConnectionTrait,
+    listings: impl IntoIterator<Item = Uuid> + Clone,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<Uuid, Held>, sea_orm::DbErr> {
+    use entity::{booking::Column as B, calendar_day::Column as C};
+    let mut held: HashMap<Uuid, Held> = HashMap::new();
+    for day in entity::calendar_day::Entity::find()
+        .filter(C::PropertyId.is_in(listings.clone()))
+        .filter(C::Day.gte(from))
+        .filter(C::Day.lt(to))
+        .all(conn)
+        .await?
+    {
+        held.entry(day.property_id)
+            .or_default()
+            .overrides
+            .insert(day.day, (day.blocked, day.price_minor));
+    }
+    let stays: Vec<(Uuid, NaiveDate, NaiveDate)> = entity::booking::Entity::find()
+        .select_only()
+        .columns([B::PropertyId, B::CheckIn, B::CheckOut])
+        .filter(B::PropertyId.is_in(listings))
+        .filter(B::Status.is_in(entity::booking::BookingStatus::ACTIVE))
+        .filter(B::CheckIn.lt(to))
+        .filter(B::CheckOut.gt(from))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for (listing, check_in, check_out) in stays {
+        held.entry(listing)
+            .or_default()
+            .stays
+            .push((check_in, check_out));
+    }
+    Ok(held)
+}
+
+/// Every night in [from, to) of `property`, with its price and whether it
+/// is blocked or booked, from what its calendar holds.
+pub fn nights_of(property: &Property, from: NaiveDate, to: NaiveDate, held: &Held) -> Vec<Night> {
+    from.iter_days()
+        .take_while(|d| *d < to)
+        .map(|date| {
+            let day = held.overrides.get(&date);
+            Night {
+                date,
+                price_minor: day.and_then(|d| d.1).unwrap_or(property.price_minor),
+                blocked: day.is_some_and(|d| d.0),
+                booked: held
+                    .stays
+                    .iter()
+                    .any(|(check_in, check_out)| *check_in <= date && date < *check_out),
+            }
+        })
+        .collect()
+}
+
+/// The calendar range of a `calendar(from, to)`, checked.
+pub fn calendar_range(from: Date, to: Date) -> AppResult<(NaiveDate, NaiveDate)> {
+    range("from", from, "to", to)
+}
+
+/// The stay of an `isAvailable` or a `quote`, checked.
+pub fn stay_range(check_in: Date, check_out: Date) -> AppResult<(NaiveDate, NaiveDate)> {
+    range("checkIn", check_in, "checkOut", check_out)
+}
+
+/// The calendar of `nights` as clients see it.
+pub fn calendar_of(property: &Property, nights: &[Night]) -> Vec<CalendarDay> {
+    nights
+        .iter()
+        .map(|n| CalendarDay {
+            date: Date(n.date),
+            available: n.open() && property.is_public(),
+            price: property.money(n.price_minor),
+        })
+        .collect()
+}
+
+/// Whether the stay [from, to) could be booked now, before looking at its
+/// nights: a listed property, a start from today up to a year ahead, a
+/// length the host accepts.
+pub fn could_book(property: &Property, from: NaiveDate, to: NaiveDate) -> bool {
+    let nights = nights_between(from, to);
+    property.is_public()
+        && from >= today()
+        && (from - today()).num_days() <= BOOKING_WINDOW_DAYS
+        && nights >= usize::try_from(property.min_nights).unwrap_or(1)
+        && nights <= usize::try_from(property.max_nights).unwrap_or(365)
+}
+
 impl PropertyService {
     /// Every night in [from, to), with its price and whether it is blocked
     /// or booked.
@@ -100,40 +204,11 @@ impl PropertyService {
         from: NaiveDate,
         to: NaiveDate,
     ) -> AppResult<Vec<Night>> {
-        let overrides: HashMap<NaiveDate, entity::calendar_day::Model> =
-            entity::calendar_day::Entity::find()
-                .filter(entity::calendar_day::Column::PropertyId.eq(property.id))
-                .filter(entity::calendar_day::Column::Day.gte(from))
-                .filter(entity::calendar_day::Column::Day.lt(to))
-                .all(conn)
-                .await?
-                .into_iter()
-                .map(|d| (d.day, d))
-                .collect();
-        let stays = entity::booking::Entity::find()
-            .filter(entity::booking::Column::PropertyId.eq(property.id))
-            .filter(entity::booking::Column::Status.is_in(entity::booking::BookingStatus::ACTIVE))
-            .filter(entity::booking::Column::CheckIn.lt(to))
-            .filter(entity::booking::Column::CheckOut.gt(from))
-            .all(conn)
-            .await?;
-        Ok(from
-            .iter_days()
-            .take_while(|d| *d < to)
-            .map(|date| {
-                let day = overrides.get(&date);
-                Night {
-                    date,
-                    price_cents: day
-                        .and_then(|d| d.price_cents)
-                        .unwrap_or(property.price_cents),
-                    blocked: day.is_some_and(|d| d.blocked),
-                    booked: stays
-                        .iter()
-                        .any(|b| b.check_in <= date && date < b.check_out),
-                }
-            })
-            .collect())
+        let held = held_on(conn, [property.id], from, to)
+            .await?
+            .remove(&property.id)
+            .unwrap_or_default();
+        Ok(nights_of(property, from, to, &held))
     }
 
     pub async fn calendar(
@@ -142,75 +217,39 @@ impl PropertyService {
         from: Date,
         to: Date,
     ) -> AppResult<Vec<CalendarDay>> {
-        let (from, to) = range("from", from, "to", to)?;
-        Ok(self
-            .nights(property, from, to)
-            .await?
-            .into_iter()
-            .map(|n| CalendarDay {
-                date: Date(n.date),
-                available: n.open() && property.is_public(),
-                price: Money::from_cents(n.price_cents, &property.currency),
-            })
-            .collect())
+        let (from, to) = calendar_range(from, to)?;
+        Ok(calendar_of(
+            property,
+            &self.nights(property, from, to).await?,
+        ))
     }
 
-    /// Whether the stay could be booked now: a listed property, a start
-    /// from today up to a year ahead, a length the host accepts, and every
-    /// night open.
-    pub async fn is_available(
+    /// The price of a stay, line by line, from its nights. The stay's
+    /// length and guest count must suit the listing (`check_stay`); whether
+    /// the nights are free is `isAvailable`'s question.
+    pub fn quote_of(
         &self,
         property: &Property,
-        check_in: Date,
-        check_out: Date,
-    ) -> AppResult<bool> {
-        let (from, to) = range("checkIn", check_in, "checkOut", check_out)?;
-        let nights = nights_between(from, to);
-        let fits = property.is_public()
-            && from >= today()
-            && (from - today()).num_days() <= BOOKING_WINDOW_DAYS
-            && nights >= usize::try_from(property.min_nights).unwrap_or(1)
-            && nights <= usize::try_from(property.max_nights).unwrap_or(365);
-        if !fits {
-            return Ok(false);
-        }
-        Ok(self
-            .nights(property, from, to)
-            .await?
-            .iter()
-            .all(Night::open))
-    }
-
-    /// The price of a stay, line by line. The stay's length and guest count
-    /// must suit the listing; whether the nights are free is `isAvailable`'s
-    /// question.
-    pub async fn quote(
-        &self,
-        property: &Property,
-        check_in: Date,
-        check_out: Date,
+        (check_in, check_out): (NaiveDate, NaiveDate),
         guests: i32,
-    ) -> AppResult<PriceQuote> {
-        let (from, to) = range("checkIn", check_in, "checkOut", check_out)?;
-        check_stay(property, from, to, guests)?;
-        let nights = self.nights(property, from, to).await?;
-        let breakdown = self.price(property, &nights);
-        Ok(PriceQuote::new(
-            check_in,
-            check_out,
+        nights: &[Night],
+    ) -> PriceQuote {
+        PriceQuote::new(
+            Date(check_in),
+            Date(check_out),
             guests,
             nights.len(),
-            breakdown,
-            &property.currency,
-        ))
+            self.price(property, nights),
+            property.currency,
+        )
     }
 
     /// The price of these nights at this listing.
     pub fn price(&self, property: &Property, nights: &[Night]) -> Breakdown {
-        let nightly: Vec<Decimal> = nights.iter().map(|n| from_cents(n.price_cents)).collect();
+        let nightly: Vec<i64> = nights.iter().map(|n| n.price_minor).collect();
         price(
             &nightly,
-            from_cents(property.cleaning_fee_cents),
+            property.cleaning_fee_minor,
             property.weekly_discount_percent,
             property.monthly_discount_percent,
             self.fees,
@@ -242,11 +281,12 @@ impl PropertyService {
                 "set available, price or clearPrice",
             ));
         }
+        let row = self.editable(actor, id).await?;
+        let currency = Currency::of_stored(&row.currency);
         let new_price = input
             .price
-            .map(|p| money("input.price", p, false))
+            .map(|p| money("input.price", p, false, currency))
             .transpose()?;
-        let row = self.editable(actor, id).await?;
 
         let txn = begin_write(&self.db).await?;
         lock_property(&txn, id).await?;
@@ -274,17 +314,17 @@ impl PropertyService {
                 let blocked = input
                     .available
                     .map_or_else(|| old.is_some_and(|d| d.blocked), |open| !open);
-                let price_cents = if clear {
+                let price_minor = if clear {
                     None
                 } else {
-                    new_price.or_else(|| old.and_then(|d| d.price_cents))
+                    new_price.or_else(|| old.and_then(|d| d.price_minor))
                 };
                 // A night that is open at the base price needs no row.
-                (blocked || price_cents.is_some()).then_some(entity::calendar_day::ActiveModel {
+                (blocked || price_minor.is_some()).then_some(entity::calendar_day::ActiveModel {
                     property_id: Set(id),
                     day: Set(day),
                     blocked: Set(blocked),
-                    price_cents: Set(price_cents),
+                    price_minor: Set(price_minor),
                 })
             })
             .collect();

@@ -55,8 +55,8 @@ fn of_listing(listing: SelectionField<'_>) -> Columns {
             "propertyType" => columns![PropertyType],
             "status" => columns![Status],
             "location" => of_location(field),
-            "pricePerNight" => columns![PriceCents, Currency],
-            "cleaningFee" => columns![CleaningFeeCents, Currency],
+            "pricePerNight" => columns![PriceMinor, Currency],
+            "cleaningFee" => columns![CleaningFeeMinor, Currency],
             "weeklyDiscountPercent" => columns![WeeklyDiscountPercent],
             "monthlyDiscountPercent" => columns![MonthlyDiscountPercent],
             "maxGuests" => columns![MaxGuests],
@@ -80,15 +80,18 @@ fn of_listing(listing: SelectionField<'_>) -> Columns {
     columns
 }
 
+/// A location is exact or public by the viewer (from the host's id, always
+/// read): the public address is made of the city and country, and the public
+/// point is read, or placed from the real one when the row has none.
 fn of_location(location: SelectionField<'_>) -> Columns {
+    let point = columns![Latitude, Longitude, PublicLatitude, PublicLongitude];
     location
         .selection_set()
         .map(|f| match f.name() {
-            "address" => columns![Address],
+            "address" => columns![Address, City, Country],
             "city" => columns![City],
             "country" => columns![Country],
-            "latitude" => columns![Latitude],
-            "longitude" => columns![Longitude],
+            "latitude" | "longitude" => point,
             _ => Columns::NONE,
         })
         .fold(Columns::NONE, Columns::union)

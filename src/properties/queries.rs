@@ -83,10 +83,11 @@ pub async fn feed_users(
 
 /// Loads, in one batch each, what the selection will ask of a page of
 /// listings: hosts (unless the page brought them), the listing counts a
-/// host or an admin sees (the public one is on the user row), photos and
-/// wishlist flags; amenities are on the listing's row. The per-item loads that follow are answered from the
-/// operation's loader caches, so the statements a page costs do not depend
-/// on its length or on how the resolvers' timing falls.
+/// host or an admin sees (the public one is on the user row), photos,
+/// wishlist flags, and the fields with arguments (`properties::prime`);
+/// amenities are on the listing's row. The per-item loads that follow are
+/// answered from the operation's loader caches, so the statements a page
+/// costs do not depend on its length or on how the resolvers' timing falls.
 pub async fn prime(
     ctx: &Context<'_>,
     rows: &[entity::property::Model],
@@ -155,7 +156,8 @@ pub async fn prime(
         }
         Ok::<(), async_graphql::Error>(())
     };
-    futures_util::try_join!(users, counts, photos, saved)?;
+    let arguments = super::prime::per_listing(ctx, &nodes, rows, viewer);
+    futures_util::try_join!(users, counts, photos, saved, arguments)?;
     Ok(())
 }
 

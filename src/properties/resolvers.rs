@@ -7,7 +7,8 @@ use async_graphql::{
 };
 
 use super::{
-    loaders::{PhotosLoader, SavedLoader},
+    calendar,
+    loaders::{ConfirmedGuestLoader, HeldLoader, OneFlight, PhotosLoader, SavedLoader},
     pricing::PriceQuote,
     types::{
         Amenity, CalendarDay, CancellationPolicy, ListingStatus, Location, Photo, Property,
@@ -29,8 +30,8 @@ use crate::{
 /// The operation's loader of `T`.
 pub fn loader<'a, T: Send + Sync + 'static>(
     ctx: &'a Context<'_>,
-) -> async_graphql::Result<&'a DataLoader<T, HashMapCache>> {
-    ctx.data::<DataLoader<T, HashMapCache>>()
+) -> async_graphql::Result<&'a DataLoader<OneFlight<T>, HashMapCache>> {
+    ctx.data::<DataLoader<OneFlight<T>, HashMapCache>>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("a loader is missing from the operation")))
         .extend()
 }
@@ -47,6 +48,24 @@ pub fn photo(
         position: row.position,
         property_id: row.property_id,
     })
+}
+
+impl Property {
+    /// The nights of [from, to), read with the rest of the page's.
+    async fn nights(
+        &self,
+        ctx: &Context<'_>,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> async_graphql::Result<Vec<calendar::Night>> {
+        let held = loader::<HeldLoader>(ctx)?
+            .load_one((self.id, from, to))
+            .await
+            .map_err(AppError::from)
+            .extend()?
+            .unwrap_or_default();
+        Ok(calendar::nights_of(self, from, to, &held))
+    }
 }
 
 #[Object]
@@ -78,16 +97,32 @@ impl Property {
         self.status
     }
 
-    async fn location(&self) -> &Location {
-        &self.location
+    /// Exact for its host, admins and guests with a CONFIRMED or COMPLETED
+    /// booking of it; the public, approximate one for everyone else.
+    async fn location(&self, ctx: &Context<'_>) -> async_graphql::Result<Location> {
+        let exact = match crate::auth::actor::actor(ctx).await? {
+            None => false,
+            Some(actor) if actor.owns_or_admin(self.host_id) => true,
+            Some(actor) => loader::<ConfirmedGuestLoader>(ctx)?
+                .load_one((actor.user_id, self.id))
+                .await
+                .map_err(AppError::from)
+                .extend()?
+                .unwrap_or(false),
+        };
+        Ok(if exact {
+            self.location.clone()
+        } else {
+            self.public_location(&ctx.services()?.properties.points)
+        })
     }
 
     async fn price_per_night(&self) -> Money {
-        self.money(self.price_cents)
+        self.money(self.price_minor)
     }
 
     async fn cleaning_fee(&self) -> Money {
-        self.money(self.cleaning_fee_cents)
+        self.money(self.cleaning_fee_minor)
     }
 
     /// Percent off nightsTotal for stays of 7-27 nights.
@@ -180,26 +215,34 @@ impl Property {
         from: Date,
         to: Date,
     ) -> async_graphql::Result<Vec<CalendarDay>> {
-        ctx.services()?
-            .properties
-            .calendar(self, from, to)
-            .await
-            .extend()
+        let (from, to) = calendar::calendar_range(from, to).extend()?;
+        let nights = self.nights(ctx, from, to).await?;
+        Ok(calendar::calendar_of(self, &nights))
     }
 
+    /// Whether the stay could be booked now: a listed property, a start
+    /// from today up to a year ahead, a length the host accepts, and every
+    /// night open.
     async fn is_available(
         &self,
         ctx: &Context<'_>,
         check_in: Date,
         check_out: Date,
     ) -> async_graphql::Result<bool> {
-        ctx.services()?
-            .properties
-            .is_available(self, check_in, check_out)
-            .await
-            .extend()
+        let (from, to) = calendar::stay_range(check_in, check_out).extend()?;
+        if !calendar::could_book(self, from, to) {
+            return Ok(false);
+        }
+        Ok(self
+            .nights(ctx, from, to)
+            .await?
+            .iter()
+            .all(calendar::Night::open))
     }
 
+    /// The price of a stay, line by line. The stay's length and guest count
+    /// must suit the listing; whether the nights are free is
+    /// `isAvailable`'s question.
     async fn quote(
         &self,
         ctx: &Context<'_>,
@@ -207,11 +250,13 @@ impl Property {
         check_out: Date,
         guests: i32,
     ) -> async_graphql::Result<PriceQuote> {
-        ctx.services()?
+        let stay = calendar::stay_range(check_in, check_out).extend()?;
+        calendar::check_stay(self, stay.0, stay.1, guests).extend()?;
+        let nights = self.nights(ctx, stay.0, stay.1).await?;
+        Ok(ctx
+            .services()?
             .properties
-            .quote(self, check_in, check_out, guests)
-            .await
-            .extend()
+            .quote_of(self, stay, guests, &nights))
     }
 
     /// Only the host and admins may read it; FORBIDDEN for everyone else.
@@ -230,18 +275,20 @@ impl Property {
             ))
             .extend();
         }
-        let page = ctx
-            .services()?
-            .bookings
-            .page(
-                crate::bookings::lists::Owner::Listing(self.id),
-                status,
-                first,
-                after,
-                super::queries::wants_total(ctx),
-            )
+        let key = crate::bookings::lists::ListingPageKey::parse(
+            self.id,
+            status,
+            first,
+            after.as_deref(),
+            super::queries::wants_total(ctx),
+        )
+        .extend()?;
+        let page = loader::<crate::bookings::loaders::ListingBookingsLoader>(ctx)?
+            .load_one(key)
             .await
-            .extend()?;
+            .map_err(AppError::from)
+            .extend()?
+            .unwrap_or_default();
         crate::bookings::queries::connection(ctx, page).await
     }
 

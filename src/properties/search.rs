@@ -1,10 +1,13 @@
 //! `properties(filter, orderBy, first, after)`: search over listed
 //! properties, every filter combinable, keyset pagination on (sort key, id).
 //!
-//! Distances use a flat-earth approximation around the search point (one
-//! degree of latitude is 111.195 km; longitude is scaled by the cosine of the
-//! point's latitude), which needs only arithmetic, so PostgreSQL and SQLite
-//! compute exactly the same thing; within 500 km it is off by well under 1%.
+//! Places are compared by each listing's public point, never its real one
+//! (RULES.md section 13; `properties::location`), so no sequence of
+//! searches finds a home closer than that point. Distances use a flat-earth
+//! approximation around the search point (one degree of latitude is 111.195
+//! km; longitude is scaled by the cosine of the point's latitude), which
+//! needs only arithmetic, so PostgreSQL and SQLite compute exactly the same
+//! thing; within 500 km it is off by well under 1%.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -22,12 +25,13 @@ use super::{
     inputs::{PropertyFilter, PropertyOrder},
     service::PropertyService,
     types::PropertyType,
-    validation::{money, search_key},
+    validation::{MAX_PRICE, search_key},
 };
 use crate::{
     db::custom_sql,
     error::{AppError, AppResult},
     graphql::connection::{decode_cursor, encode_cursor, page_size},
+    money::{Currency, MAX_EXPONENT},
 };
 
 use entity::{
@@ -40,6 +44,40 @@ pub const KM_PER_DEGREE: f64 = 111.195;
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
 pub const MAX_RADIUS_KM: f64 = 500.0;
 const MAX_TEXT: usize = 200;
+
+/// `properties.price_key`: the nightly price in thousandths of the
+/// currency's major unit (12950 USD cents and 129500 are both $129.50; ¥12000
+/// is 12000000), a column the database derives from `price_cents` and
+/// `currency`. `minPrice`, `maxPrice` and the price orders compare it, so
+/// prices compare by their face value in their own currency whatever its
+/// places (RULES.md section 13: no conversion), with the search indexes'
+/// help.
+#[derive(Clone, Copy)]
+struct PriceKey;
+
+impl sea_orm::sea_query::Iden for PriceKey {
+    fn unquoted(&self) -> &str {
+        "price_key"
+    }
+}
+
+/// What the database stores in `price_key` for this row.
+fn price_key(row: &entity::property::Model) -> i64 {
+    let currency = Currency::of_stored(&row.currency);
+    row.price_minor
+        .saturating_mul(10_i64.pow(MAX_EXPONENT - currency.exponent()))
+}
+
+/// A `minPrice`/`maxPrice` as a price key: 0 to the most a price may be,
+/// with no more places than any currency has.
+fn price_key_of(amount: Decimal) -> Option<i64> {
+    let thousandths = amount.checked_mul(Decimal::from(10_i64.pow(MAX_EXPONENT)))?;
+    if !thousandths.fract().is_zero() || thousandths.is_sign_negative() {
+        return None;
+    }
+    let key = i64::try_from(thousandths.trunc()).ok()?;
+    (key <= MAX_PRICE * 10_i64.pow(MAX_EXPONENT)).then_some(key)
+}
 
 /// A search point and the radius around it, in degrees of latitude.
 #[derive(Debug, Clone, Copy)]
@@ -156,13 +194,14 @@ impl Criteria {
             }
         };
         let price = |field: &str, v: Option<Decimal>| -> AppResult<Option<i64>> {
-            v.map(|d| {
-                if d.is_zero() {
-                    Ok(0)
-                } else {
-                    money(&format!("filter.{field}"), d, true)
-                }
-            })
+            v.map(|d| price_key_of(d).ok_or_else(|| {
+                bad(
+                    field,
+                    format!(
+                        "must be 0 or more and at most {MAX_PRICE}, with at most {MAX_EXPONENT} decimal places"
+                    ),
+                )
+            }))
             .transpose()
         };
         let (min_price, max_price) = (
@@ -352,12 +391,14 @@ fn words(text: &str) -> impl Iterator<Item = &str> {
 
 /// Squared distance from the search point, in degrees of latitude.
 fn distance_sq(backend: DbBackend, near: Near) -> SimpleExpr {
-    let dlng = "(CASE WHEN ABS(properties.longitude - ?) > 180 \
-                THEN 360 - ABS(properties.longitude - ?) \
-                ELSE ABS(properties.longitude - ?) END * ?)";
+    let dlng = "(CASE WHEN ABS(properties.public_longitude - ?) > 180 \
+                THEN 360 - ABS(properties.public_longitude - ?) \
+                ELSE ABS(properties.public_longitude - ?) END * ?)";
     custom_sql(
         backend,
-        &format!("((properties.latitude - ?) * (properties.latitude - ?) + {dlng} * {dlng})"),
+        &format!(
+            "((properties.public_latitude - ?) * (properties.public_latitude - ?) + {dlng} * {dlng})"
+        ),
         [
             near.lat,
             near.lat,
@@ -401,7 +442,7 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         // circle is checked on what it finds.
         let lat_span = near.radius_deg;
         let lng_span = near.radius_deg / near.lng_scale;
-        q = q.filter(P::Latitude.between(near.lat - lat_span, near.lat + lat_span));
+        q = q.filter(P::PublicLatitude.between(near.lat - lat_span, near.lat + lat_span));
         // Near a pole the circle takes in every longitude.
         if lng_span < 180.0 {
             q = q.filter(longitude_span(near.lng - lng_span, near.lng + lng_span));
@@ -410,7 +451,7 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
     }
     if let Some((north, south, east, west)) = criteria.bounds {
         q = q
-            .filter(P::Latitude.between(south, north))
+            .filter(P::PublicLatitude.between(south, north))
             .filter(longitude_span(west, east));
     }
     if let Some((check_in, check_out)) = criteria.stay {
@@ -436,10 +477,10 @@ fn apply(criteria: &Criteria, backend: DbBackend, mut q: Select<Properties>) -> 
         q = q.filter(P::MaxGuests.gte(guests));
     }
     if let Some(min) = criteria.min_price {
-        q = q.filter(P::PriceCents.gte(min));
+        q = q.filter(Expr::col((Properties, PriceKey)).gte(min));
     }
     if let Some(max) = criteria.max_price {
-        q = q.filter(P::PriceCents.lte(max));
+        q = q.filter(Expr::col((Properties, PriceKey)).lte(max));
     }
     if !criteria.types.is_empty() {
         q = q.filter(
@@ -479,18 +520,18 @@ fn longitude_span(west: f64, east: f64) -> Condition {
         // A span wider than the wrap: normalise both ends.
         let (w, e) = (wrap(west), wrap(east));
         if w <= e {
-            return Condition::all().add(P::Longitude.between(w, e));
+            return Condition::all().add(P::PublicLongitude.between(w, e));
         }
         return Condition::any()
-            .add(P::Longitude.gte(w))
-            .add(P::Longitude.lte(e));
+            .add(P::PublicLongitude.gte(w))
+            .add(P::PublicLongitude.lte(e));
     }
     if west <= east {
-        Condition::all().add(P::Longitude.between(west, east))
+        Condition::all().add(P::PublicLongitude.between(west, east))
     } else {
         Condition::any()
-            .add(P::Longitude.gte(west))
-            .add(P::Longitude.lte(east))
+            .add(P::PublicLongitude.gte(west))
+            .add(P::PublicLongitude.lte(east))
     }
 }
 
@@ -583,7 +624,7 @@ fn order_name(order: PropertyOrder) -> &'static str {
 fn key_of(order: PropertyOrder, r: &Ranked) -> serde_json::Value {
     match order {
         PropertyOrder::Newest => serde_json::json!(r.row.created_at),
-        PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => serde_json::json!(r.row.price_cents),
+        PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => serde_json::json!(price_key(&r.row)),
         PropertyOrder::RatingDesc => serde_json::json!(r.row.rating_avg),
         PropertyOrder::Distance => serde_json::json!(r.distance.unwrap_or_default()),
     }
@@ -638,26 +679,26 @@ impl PropertyService {
         // Qualified: with hosts, `users` is in the statement too.
         let (key, direction): (SimpleExpr, Order) = match order {
             PropertyOrder::Newest => (Expr::col((Properties, P::CreatedAt)), Order::Desc),
-            PropertyOrder::PriceAsc => (Expr::col((Properties, P::PriceCents)), Order::Asc),
-            PropertyOrder::PriceDesc => (Expr::col((Properties, P::PriceCents)), Order::Desc),
+            PropertyOrder::PriceAsc => (Expr::col((Properties, PriceKey)), Order::Asc),
+            PropertyOrder::PriceDesc => (Expr::col((Properties, PriceKey)), Order::Desc),
             PropertyOrder::RatingDesc => (Expr::col((Properties, P::RatingAvg)), Order::Desc),
             PropertyOrder::Distance => match near {
                 Some(near) => (distance_sq(backend, near), Order::Asc),
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
             },
         };
-        // Whatever the order, its key is read back for the cursors.
-        let key_column = match order {
-            PropertyOrder::Newest => Some(P::CreatedAt),
-            PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => Some(P::PriceCents),
-            PropertyOrder::RatingDesc => Some(P::RatingAvg),
-            PropertyOrder::Distance => None,
+        // Whatever the order, what its key is made of is read back for the
+        // cursors.
+        let key_columns: &[P] = match order {
+            PropertyOrder::Newest => &[P::CreatedAt],
+            PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => &[P::PriceMinor, P::Currency],
+            PropertyOrder::RatingDesc => &[P::RatingAvg],
+            PropertyOrder::Distance => &[],
         };
         let layout = Layout {
-            columns: match key_column {
-                Some(c) => columns.with(c as usize),
-                None => columns,
-            },
+            columns: key_columns
+                .iter()
+                .fold(columns, |columns, c| columns.with(*c as usize)),
             // The host card of every result in the same statement.
             hosts: with_hosts,
             distance: near.is_some(),
@@ -745,7 +786,11 @@ mod tests {
     fn models_read_by_position_list_their_fields_in_column_order() {
         let users: Vec<&str> = entity::user::Column::iter().map(|c| c.as_str()).collect();
         assert_eq!(users, entity::user::FIELDS);
-        let listings: Vec<&str> = P::iter().map(|c| c.as_str()).collect();
+        // Money columns keep their old names (`price_cents`); their fields
+        // say what they hold (`price_minor`).
+        let listings: Vec<String> = P::iter()
+            .map(|c| c.as_str().replace("_cents", "_minor"))
+            .collect();
         assert_eq!(listings, entity::property::FIELDS);
     }
 

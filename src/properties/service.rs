@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{
     catalogue::Catalogue,
+    location::PublicPoints,
     pricing::Fees,
     types::{ListingStatus, Property},
     validation::{NewProperty, PropertyPatch, search_key},
@@ -18,6 +19,7 @@ use crate::{
     auth::actor::Actor,
     db::begin_write,
     error::{AppError, AppResult},
+    money::Currency,
 };
 
 pub const NOT_FOUND: &str = "Property not found";
@@ -28,6 +30,8 @@ pub struct PropertyService {
     pub(super) db: DatabaseConnection,
     pub catalogue: Catalogue,
     pub fees: Fees,
+    /// Places each listing's public point.
+    pub points: PublicPoints,
 }
 
 /// Whether `actor` may read this listing: anyone when it is listed, its host
@@ -39,11 +43,17 @@ pub fn may_see(row: &entity::property::Model, actor: Option<Actor>) -> bool {
 }
 
 impl PropertyService {
-    pub fn new(db: DatabaseConnection, catalogue: Catalogue, fees: Fees) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        catalogue: Catalogue,
+        fees: Fees,
+        points: PublicPoints,
+    ) -> Self {
         Self {
             db,
             catalogue,
             fees,
+            points,
         }
     }
 
@@ -106,6 +116,7 @@ impl PropertyService {
         }
         let now = Utc::now();
         let id = Uuid::now_v7();
+        let public = self.points.of(id, new.latitude, new.longitude);
         let txn = begin_write(&self.db).await?;
         let row = entity::property::ActiveModel {
             id: Set(id),
@@ -121,9 +132,11 @@ impl PropertyService {
             country: Set(new.country),
             latitude: Set(new.latitude),
             longitude: Set(new.longitude),
-            currency: Set(new.currency),
-            price_cents: Set(new.price_cents),
-            cleaning_fee_cents: Set(new.cleaning_fee_cents),
+            public_latitude: Set(Some(public.0)),
+            public_longitude: Set(Some(public.1)),
+            currency: Set(new.currency.code().to_owned()),
+            price_minor: Set(new.price_minor),
+            cleaning_fee_minor: Set(new.cleaning_fee_minor),
             weekly_discount_percent: Set(new.weekly_discount_percent),
             monthly_discount_percent: Set(new.monthly_discount_percent),
             max_guests: Set(new.max_guests),
@@ -157,10 +170,26 @@ impl PropertyService {
         input: super::inputs::UpdatePropertyInput,
     ) -> AppResult<Property> {
         let row = self.editable(actor, id).await?;
-        let patch = PropertyPatch::parse(input, &self.catalogue, (row.min_nights, row.max_nights))
-            .map_err(|e| e.under("input"))?;
+        let patch = PropertyPatch::parse(
+            input,
+            &self.catalogue,
+            (row.min_nights, row.max_nights),
+            Currency::of_stored(&row.currency),
+        )
+        .map_err(|e| e.under("input"))?;
         let amenities = patch.amenities.clone();
+        let moved = (patch.latitude.is_some() || patch.longitude.is_some()).then(|| {
+            self.points.of(
+                id,
+                patch.latitude.unwrap_or(row.latitude),
+                patch.longitude.unwrap_or(row.longitude),
+            )
+        });
         let mut m: entity::property::ActiveModel = row.into();
+        if let Some((lat, lng)) = moved {
+            m.public_latitude = Set(Some(lat));
+            m.public_longitude = Set(Some(lng));
+        }
         macro_rules! set {
             ($($field:ident),+) => { $(if let Some(v) = patch.$field { m.$field = Set(v.into()); })+ };
         }
@@ -171,8 +200,8 @@ impl PropertyService {
             address,
             latitude,
             longitude,
-            price_cents,
-            cleaning_fee_cents,
+            price_minor,
+            cleaning_fee_minor,
             weekly_discount_percent,
             monthly_discount_percent,
             max_guests,

@@ -2,12 +2,14 @@
 
 use async_graphql::{ComplexObject, Enum, ID, SimpleObject};
 use chrono::Utc;
-use rust_decimal::Decimal;
 use uuid::Uuid;
 
-use crate::graphql::{
-    ids::{self, NodeType},
-    money::{Money, from_cents},
+use crate::{
+    graphql::{
+        ids::{self, NodeType},
+        money::Money,
+    },
+    money::Currency,
 };
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
@@ -63,13 +65,16 @@ same_enum!(
     [Flexible, Moderate, Strict]
 );
 
-#[derive(SimpleObject, Debug, Clone)]
+#[derive(SimpleObject, Debug, Clone, PartialEq)]
 pub struct Location {
     pub address: String,
     pub city: String,
     pub country: String,
     pub latitude: f64,
     pub longitude: f64,
+    /// True when address and coordinates are exact; false when they are the
+    /// approximate, public ones (RULES 13).
+    pub exact: bool,
 }
 
 #[derive(SimpleObject, Debug, Clone)]
@@ -137,10 +142,14 @@ pub struct Property {
     pub description: String,
     pub property_type: PropertyType,
     pub status: ListingStatus,
+    /// The exact location: only for its host, admins and confirmed guests
+    /// (see `properties::location`).
     pub location: Location,
-    pub currency: String,
-    pub price_cents: i64,
-    pub cleaning_fee_cents: i64,
+    /// The public point, as stored (none yet on rows loaded by other tools).
+    pub public_point: Option<(f64, f64)>,
+    pub currency: Currency,
+    pub price_minor: i64,
+    pub cleaning_fee_minor: i64,
     pub weekly_discount_percent: i32,
     pub monthly_discount_percent: i32,
     pub max_guests: i32,
@@ -174,10 +183,12 @@ impl From<entity::property::Model> for Property {
                 country: p.country,
                 latitude: p.latitude,
                 longitude: p.longitude,
+                exact: true,
             },
-            currency: p.currency,
-            price_cents: p.price_cents,
-            cleaning_fee_cents: p.cleaning_fee_cents,
+            public_point: p.public_latitude.zip(p.public_longitude),
+            currency: Currency::of_stored(&p.currency),
+            price_minor: p.price_minor,
+            cleaning_fee_minor: p.cleaning_fee_minor,
             weekly_discount_percent: p.weekly_discount_percent,
             monthly_discount_percent: p.monthly_discount_percent,
             max_guests: p.max_guests,
@@ -196,12 +207,24 @@ impl From<entity::property::Model> for Property {
 }
 
 impl Property {
-    pub fn money(&self, cents: i64) -> Money {
-        Money::from_cents(cents, &self.currency)
+    /// `minor` units of the listing's currency, for the wire.
+    pub fn money(&self, minor: i64) -> Money {
+        Money::of(minor, self.currency)
     }
 
-    pub fn price(&self) -> Decimal {
-        from_cents(self.price_cents)
+    /// What everyone who may not know the exact place sees.
+    pub fn public_location(&self, points: &super::location::PublicPoints) -> Location {
+        let (latitude, longitude) = self
+            .public_point
+            .unwrap_or_else(|| points.of(self.id, self.location.latitude, self.location.longitude));
+        Location {
+            address: format!("{}, {}", self.location.city, self.location.country),
+            city: self.location.city.clone(),
+            country: self.location.country.clone(),
+            latitude,
+            longitude,
+            exact: false,
+        }
     }
 
     pub fn is_public(&self) -> bool {

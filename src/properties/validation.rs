@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    graphql::money::to_cents,
+    money::Currency,
 };
 
 pub const MAX_PRICE: i64 = 100_000;
@@ -61,23 +61,29 @@ fn coordinate(field: &str, value: f64, limit: f64) -> AppResult<f64> {
     }
 }
 
-/// An amount in cents: at most two decimal places, within the bounds.
-pub fn money(field: &str, value: Decimal, allow_zero: bool) -> AppResult<i64> {
+/// An amount in the currency's minor units: no more places than the
+/// currency has, within the bounds (in major units).
+pub fn money(field: &str, value: Decimal, allow_zero: bool, currency: Currency) -> AppResult<i64> {
     let rule = || {
         let low = if allow_zero {
             "0 or more"
         } else {
             "more than 0"
         };
+        let places = match currency.exponent() {
+            0 => "no decimal places".to_owned(),
+            1 => "at most 1 decimal place".to_owned(),
+            n => format!("at most {n} decimal places"),
+        };
         AppError::bad_input(
             field,
-            format!("must be {low} and at most {MAX_PRICE}, with at most two decimal places"),
+            format!("must be {low} and at most {MAX_PRICE} {currency}, with {places}"),
         )
     };
-    let cents = to_cents(value).ok_or_else(rule)?;
-    let in_range = if allow_zero { cents >= 0 } else { cents > 0 };
-    if in_range && cents <= MAX_PRICE * 100 {
-        Ok(cents)
+    let minor = currency.to_minor(value).ok_or_else(rule)?;
+    let in_range = if allow_zero { minor >= 0 } else { minor > 0 };
+    if in_range && minor <= MAX_PRICE * currency.minor_per_major() {
+        Ok(minor)
     } else {
         Err(rule())
     }
@@ -95,15 +101,13 @@ fn bathrooms(value: f64) -> AppResult<f64> {
     }
 }
 
-fn currency(raw: &str) -> AppResult<String> {
-    if raw.len() == 3 && raw.chars().all(|c| c.is_ascii_uppercase()) {
-        Ok(raw.to_owned())
-    } else {
-        Err(AppError::bad_input(
+fn currency(raw: &str) -> AppResult<Currency> {
+    Currency::parse(raw).ok_or_else(|| {
+        AppError::bad_input(
             "currency",
-            "must be an ISO 4217 code of three upper-case letters, such as USD",
-        ))
-    }
+            "must be an active ISO 4217 currency code in upper case, such as USD, EUR or JPY",
+        )
+    })
 }
 
 fn nights(min: i32, max: i32) -> AppResult<(i32, i32)> {
@@ -129,9 +133,9 @@ pub struct NewProperty {
     pub country: String,
     pub latitude: f64,
     pub longitude: f64,
-    pub currency: String,
-    pub price_cents: i64,
-    pub cleaning_fee_cents: i64,
+    pub currency: Currency,
+    pub price_minor: i64,
+    pub cleaning_fee_minor: i64,
     pub weekly_discount_percent: i32,
     pub monthly_discount_percent: i32,
     pub max_guests: i32,
@@ -159,6 +163,7 @@ impl NewProperty {
             }
             s => s,
         };
+        let currency = currency(i.currency.as_deref().unwrap_or("USD"))?;
         Ok(Self {
             title: text("title", &i.title, 3, 120)?,
             description: text("description", &i.description, 0, 5000)?,
@@ -168,9 +173,14 @@ impl NewProperty {
             country: text("country", &i.country, 1, 100)?,
             latitude: coordinate("latitude", i.latitude, 90.0)?,
             longitude: coordinate("longitude", i.longitude, 180.0)?,
-            currency: currency(i.currency.as_deref().unwrap_or("USD"))?,
-            price_cents: money("pricePerNight", i.price_per_night, false)?,
-            cleaning_fee_cents: money("cleaningFee", i.cleaning_fee.unwrap_or_default(), true)?,
+            currency,
+            price_minor: money("pricePerNight", i.price_per_night, false, currency)?,
+            cleaning_fee_minor: money(
+                "cleaningFee",
+                i.cleaning_fee.unwrap_or_default(),
+                true,
+                currency,
+            )?,
             weekly_discount_percent: int(
                 "weeklyDiscountPercent",
                 i.weekly_discount_percent.unwrap_or(0),
@@ -210,8 +220,8 @@ pub struct PropertyPatch {
     pub country: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
-    pub price_cents: Option<i64>,
-    pub cleaning_fee_cents: Option<i64>,
+    pub price_minor: Option<i64>,
+    pub cleaning_fee_minor: Option<i64>,
     pub weekly_discount_percent: Option<i32>,
     pub monthly_discount_percent: Option<i32>,
     pub max_guests: Option<i32>,
@@ -228,11 +238,12 @@ pub struct PropertyPatch {
 
 impl PropertyPatch {
     /// `current` is the listing's (min, max) nights, so that a change to one
-    /// of them is checked against the other.
+    /// of them is checked against the other; prices are in its `currency`.
     pub fn parse(
         i: UpdatePropertyInput,
         catalogue: &Catalogue,
         current: (i32, i32),
+        currency: Currency,
     ) -> AppResult<Self> {
         let nights = match (i.min_nights, i.max_nights) {
             (None, None) => None,
@@ -256,13 +267,13 @@ impl PropertyPatch {
                 .longitude
                 .map(|v| coordinate("longitude", v, 180.0))
                 .transpose()?,
-            price_cents: i
+            price_minor: i
                 .price_per_night
-                .map(|v| money("pricePerNight", v, false))
+                .map(|v| money("pricePerNight", v, false, currency))
                 .transpose()?,
-            cleaning_fee_cents: i
+            cleaning_fee_minor: i
                 .cleaning_fee
-                .map(|v| money("cleaningFee", v, true))
+                .map(|v| money("cleaningFee", v, true, currency))
                 .transpose()?,
             weekly_discount_percent: i
                 .weekly_discount_percent
@@ -310,14 +321,34 @@ mod tests {
     }
 
     #[test]
-    fn money_takes_two_places_within_bounds() {
+    fn money_takes_the_currencys_places_within_bounds() {
         let d = |s| Decimal::from_str(s).expect("decimal");
-        assert_eq!(money("p", d("129.5"), false).expect("ok"), 12950);
-        assert_eq!(money("p", d("100000"), false).expect("ok"), 10_000_000);
+        let c = |code| Currency::parse(code).expect("currency");
+        let usd = c("USD");
+        assert_eq!(money("p", d("129.5"), false, usd).expect("ok"), 12950);
+        assert_eq!(money("p", d("100000"), false, usd).expect("ok"), 10_000_000);
         for bad in ["0", "-1", "100000.01", "10.001"] {
-            assert_eq!(field(money("p", d(bad), false).expect_err(bad)), "p");
+            assert_eq!(field(money("p", d(bad), false, usd).expect_err(bad)), "p");
         }
-        assert_eq!(money("c", d("0"), true).expect("ok"), 0);
+        assert_eq!(money("c", d("0"), true, usd).expect("ok"), 0);
+
+        let jpy = c("JPY");
+        assert_eq!(money("p", d("12000"), false, jpy).expect("ok"), 12000);
+        assert_eq!(money("p", d("100000"), false, jpy).expect("ok"), 100_000);
+        let AppError::BadUserInput { message, .. } =
+            money("p", d("12000.5"), false, jpy).expect_err("a fraction of a yen")
+        else {
+            panic!("not bad input")
+        };
+        assert!(message.contains("no decimal places"), "{message}");
+
+        let kwd = c("KWD");
+        assert_eq!(money("p", d("12.345"), false, kwd).expect("ok"), 12345);
+        assert_eq!(
+            money("p", d("100000"), false, kwd).expect("ok"),
+            100_000_000
+        );
+        assert!(money("p", d("12.3456"), false, kwd).is_err());
     }
 
     #[test]
@@ -339,8 +370,10 @@ mod tests {
     #[test]
     fn currencies_and_texts() {
         assert!(currency("EUR").is_ok());
-        assert!(currency("eur").is_err());
-        assert!(currency("EURO").is_err());
+        assert!(currency("JPY").is_ok());
+        for bad in ["eur", "EURO", "XYZ", "XAU", "XTS"] {
+            assert_eq!(field(currency(bad).expect_err(bad)), "currency");
+        }
         assert_eq!(text("title", "  Loft  ", 3, 120).expect("ok"), "Loft");
         assert!(text("title", "ab", 3, 120).is_err());
         assert!(text("description", "two\nlines", 0, 5000).is_ok());

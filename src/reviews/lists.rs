@@ -4,14 +4,13 @@
 //! PostgreSQL and SQLite both run.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, FromQueryResult, IdenStatic, Iterable, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, Iterable};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::types::ReviewOrder;
 use crate::{
+    db::Placeholders,
     error::AppResult,
     graphql::connection::{decode_cursor, encode_cursor, page_size},
 };
@@ -147,17 +146,9 @@ pub async fn pages(
     let Some(first) = owners.first() else {
         return Ok(Vec::new());
     };
-    let backend = conn.get_database_backend();
-    let mut values: Vec<Value> = Vec::new();
-    let mut bind = |v: Value| {
-        values.push(v);
-        match backend {
-            DbBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_owned(),
-        }
-    };
+    let mut p = Placeholders::new(conn.get_database_backend());
     let column = first.column();
-    let ids: Vec<String> = owners.iter().map(|o| bind(o.id().into())).collect();
+    let ids: Vec<String> = owners.iter().map(|o| p.bind(o.id())).collect();
     let sort = match order {
         ReviewOrder::Newest => "created_at DESC, id DESC",
         ReviewOrder::Highest => "rating DESC, created_at DESC, id DESC",
@@ -175,8 +166,8 @@ pub async fn pages(
             ReviewOrder::Highest => Some("<"),
             ReviewOrder::Lowest => Some(">"),
         }
-        .map(|beyond| (beyond, bind(c.r.into()), bind(c.r.into())));
-        let (at1, at2, id) = (bind(c.at.into()), bind(c.at.into()), bind(c.id.into()));
+        .map(|beyond| (beyond, p.bind(c.r), p.bind(c.r)));
+        let (at1, at2, id) = (p.bind(c.at), p.bind(c.at), p.bind(c.id));
         let newer = format!("(created_at < {at1} OR (created_at = {at2} AND id < {id}))");
         let cond = match rating {
             None => newer,
@@ -202,9 +193,7 @@ pub async fn pages(
         "SELECT {author_columns}ranked.* FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
          FROM reviews WHERE {filter}) ranked{author_join} WHERE page_row <= {take} ORDER BY ranked.{column}, page_row"
     );
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-        .await?;
+    let rows = conn.query_all_raw(p.statement(sql)).await?;
     let mut out: Vec<(Uuid, Page)> = owners.iter().map(|o| (o.id(), Page::default())).collect();
     for found in rows {
         let row = Model::from_query_result(&found, "")?;

@@ -24,8 +24,7 @@ use uuid::Uuid;
 
 use super::{SeedOptions, batch_rows, id_at, properties::Listing, rng};
 use crate::{
-    bookings::refunds::{CancelledBy, refund_cents, refund_percent},
-    graphql::money::to_cents,
+    bookings::refunds::{CancelledBy, refund_minor, refund_percent},
     properties::{
         calendar::{BOOKING_WINDOW_DAYS, today},
         pricing::{self, Fees},
@@ -84,7 +83,7 @@ const DECLINE_REASONS: [&str; 2] = [
 /// A payment as the seed writes it.
 struct Paid {
     status: P,
-    refunded_cents: i64,
+    refunded_minor: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -234,14 +233,13 @@ fn stay(
     let nights = (check_out - check_in).num_days();
     let guests = rng.random_range(1..=listing.max_guests.max(1));
     let price = pricing::price(
-        &vec![Decimal::new(listing.price_cents, 2); usize::try_from(nights)?],
-        Decimal::new(listing.cleaning_fee_cents, 2),
+        &vec![listing.price_minor; usize::try_from(nights)?],
+        listing.cleaning_fee_minor,
         listing.weekly_discount_percent,
         listing.monthly_discount_percent,
         FEES,
     );
-    let cents = |amount: Decimal| to_cents(amount).context("a price not in whole cents");
-    let total_cents = cents(price.total)?;
+    let total_minor = price.total;
 
     // Everything happened before the stay began and before today.
     let bound = midnight(check_in).min(midnight(today));
@@ -279,10 +277,10 @@ fn stay(
     };
 
     let paid_at = created + seconds(rng.random_range(30..=600));
-    let paid = |status, refunded_cents, updated_at| {
+    let paid = |status, refunded_minor, updated_at| {
         Some(Paid {
             status,
-            refunded_cents,
+            refunded_minor,
             created_at: paid_at,
             updated_at,
         })
@@ -314,7 +312,7 @@ fn stay(
                 reason: None,
                 payment: Some(Paid {
                     status: P::Authorized,
-                    refunded_cents: 0,
+                    refunded_minor: 0,
                     created_at: paid_at,
                     updated_at: paid_at + seconds(2),
                 }),
@@ -404,14 +402,14 @@ fn stay(
                         by = CancelledBy::Host;
                         percent = 100;
                     }
-                    let refund = refund_cents(total_cents, percent);
+                    let refund = refund_minor(total_minor, percent);
                     let reason = rng.random_bool(0.6).then(|| match by {
                         CancelledBy::Guest => {
                             GUEST_REASONS[rng.random_range(0..GUEST_REASONS.len())]
                         }
                         _ => HOST_REASONS[rng.random_range(0..HOST_REASONS.len())],
                     });
-                    let refunded = if refund >= total_cents {
+                    let refunded = if refund >= total_minor {
                         P::Refunded
                     } else {
                         P::PartiallyRefunded
@@ -444,8 +442,8 @@ fn stay(
     let payment = story.payment.map(|p| PaymentRow {
         id: Set(payment_id),
         booking_id: Set(booking_id),
-        amount_cents: Set(total_cents),
-        refunded_cents: Set(p.refunded_cents),
+        amount_minor: Set(total_minor),
+        refunded_minor: Set(p.refunded_minor),
         currency: Set(listing.currency.to_owned()),
         status: Set(p.status),
         provider: Set(PaymentProvider::Simulated),
@@ -477,18 +475,18 @@ fn stay(
         status: Set(story.status),
         version: Set(story.version),
         currency: Set(listing.currency.to_owned()),
-        nights_total_cents: Set(cents(price.nights_total)?),
-        discount_cents: Set(cents(price.discount)?),
-        cleaning_fee_cents: Set(cents(price.cleaning_fee)?),
-        service_fee_cents: Set(cents(price.service_fee)?),
-        taxes_cents: Set(cents(price.taxes)?),
-        total_cents: Set(total_cents),
+        nights_total_minor: Set(price.nights_total),
+        discount_minor: Set(price.discount),
+        cleaning_fee_minor: Set(price.cleaning_fee),
+        service_fee_minor: Set(price.service_fee),
+        taxes_minor: Set(price.taxes),
+        total_minor: Set(total_minor),
         expires_at: Set(story.expires_at),
         cancelled_at: Set(cancelled_at),
         cancelled_by: Set(cancelled_by),
         cancellation_reason: Set(story.reason.map(str::to_owned)),
         refund_percent: Set(percent),
-        refund_cents: Set(refund),
+        refund_minor: Set(refund),
         created_at: Set(story.created_at),
         updated_at: Set(story.updated_at),
     };

@@ -50,7 +50,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{auth::passwords::Passwords, db::begin_write};
+use crate::{auth::passwords::Passwords, db::begin_write, properties::location::PublicPoints};
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "password123!";
@@ -114,9 +114,12 @@ pub(crate) fn id_at(rng: &mut ChaCha8Rng, at: DateTime<Utc>) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(millis, &bytes).into_uuid()
 }
 
+/// Seeds an empty database; `points` places the listings' public points
+/// (the server's, so that they are the ones it would place).
 pub async fn seed(
     db: &DatabaseConnection,
     passwords: &Passwords,
+    points: &PublicPoints,
     options: SeedOptions,
 ) -> anyhow::Result<SeedReport> {
     if !(options.scale > 0.0 && options.scale <= 100.0) {
@@ -136,7 +139,7 @@ pub async fn seed(
         .context("hashing the seed password")?;
     let txn = begin_write(db).await?;
     let people = users::insert(&txn, options, &password_hash).await?;
-    let listings = properties::insert(&txn, options, &people.hosts).await?;
+    let listings = properties::insert(&txn, options, &people.hosts, points).await?;
     let stays = bookings::insert(&txn, options, &listings.listings, &people.travellers).await?;
     let threads = messages::insert(&txn, options, &people.hosts, &people.travellers).await?;
     let reviews = reviews::insert(&txn, options).await?;

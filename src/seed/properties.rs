@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
 use super::{SeedOptions, batch_rows, data, rng, stamp};
-use crate::properties::validation::search_key;
+use crate::properties::{location::PublicPoints, validation::search_key};
 use entity::property::{ActiveModel, CancellationPolicy, Entity, ListingStatus, PropertyType};
 
 pub struct Listings {
@@ -25,8 +25,8 @@ pub struct Listing {
     pub id: Uuid,
     pub host_id: Uuid,
     pub currency: &'static str,
-    pub price_cents: i64,
-    pub cleaning_fee_cents: i64,
+    pub price_minor: i64,
+    pub cleaning_fee_minor: i64,
     pub weekly_discount_percent: i32,
     pub monthly_discount_percent: i32,
     pub max_guests: i32,
@@ -48,6 +48,7 @@ pub async fn insert(
     conn: &impl ConnectionTrait,
     options: SeedOptions,
     hosts: &[Uuid],
+    points: &PublicPoints,
 ) -> anyhow::Result<Listings> {
     let total = count(options.scale);
     let mut rng = rng(options.seed, 2);
@@ -85,8 +86,8 @@ pub async fn insert(
         );
         let latitude: f64 = lat + rng.random_range(-0.08..0.08);
         let longitude: f64 = lng + rng.random_range(-0.08..0.08) / lng_scale;
-        let price_cents: i64 = rng.random_range(30..=800) * 100;
-        let cleaning_fee_cents: i64 = rng.random_range(0..=12) * 1000;
+        let price_minor: i64 = rng.random_range(30..=800) * 100;
+        let cleaning_fee_minor: i64 = rng.random_range(0..=12) * 1000;
         let monthly: i32 = weekly + rng.random_range(0..=15);
         let beds: i32 = bedrooms.max(1) + rng.random_range(0..=1);
         let bathrooms = f64::from(rng.random_range(2..=6)) / 2.0;
@@ -98,6 +99,7 @@ pub async fn insert(
         };
         let min_nights: i32 = rng.random_range(1..=3);
         let max_nights: i32 = [14, 30, 60, 90, 365][rng.random_range(0..5)];
+        let public = points.of(id, latitude, longitude);
         rows.push(ActiveModel {
             id: Set(id),
             host_id: Set(host_id),
@@ -115,9 +117,11 @@ pub async fn insert(
             search_country: Set(search_key(country)),
             latitude: Set(latitude),
             longitude: Set(longitude),
+            public_latitude: Set(Some(public.0)),
+            public_longitude: Set(Some(public.1)),
             currency: Set(CURRENCY.to_owned()),
-            price_cents: Set(price_cents),
-            cleaning_fee_cents: Set(cleaning_fee_cents),
+            price_minor: Set(price_minor),
+            cleaning_fee_minor: Set(cleaning_fee_minor),
             weekly_discount_percent: Set(weekly),
             monthly_discount_percent: Set(monthly),
             max_guests: Set(max_guests),
@@ -146,7 +150,7 @@ pub async fn insert(
                         property_id: Set(id),
                         day: Set(day),
                         blocked: Set(true),
-                        price_cents: Set(None),
+                        price_minor: Set(None),
                     });
                     day += chrono::Duration::days(1);
                 }
@@ -157,8 +161,8 @@ pub async fn insert(
             id,
             host_id,
             currency: CURRENCY,
-            price_cents,
-            cleaning_fee_cents,
+            price_minor,
+            cleaning_fee_minor,
             weekly_discount_percent: weekly,
             monthly_discount_percent: monthly,
             max_guests,

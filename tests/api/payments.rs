@@ -269,8 +269,10 @@ async fn every_status_change_is_published_in_order_and_notifies_both_sides() {
         .await;
     cancel(&app, &guest, &booking_id).await;
 
+    // The payment's own moves (captured, refunded) are published too, as
+    // events of the status they happened in.
     let mut seen = Vec::new();
-    while seen.len() < 4 {
+    while seen.len() < 6 {
         let event = tokio::time::timeout(Duration::from_secs(5), events.recv())
             .await
             .expect("an event within 5 s")
@@ -278,16 +280,23 @@ async fn every_status_change_is_published_in_order_and_notifies_both_sides() {
         let Event::BookingChanged(change) = event else {
             continue;
         };
-        seen.push((change.previous_status, change.status, change.version));
+        seen.push((
+            change.previous_status,
+            change.status,
+            change.version,
+            change.payment_changed,
+        ));
     }
     let s = |v: &str| Some(v.to_owned());
     assert_eq!(
         seen,
         [
-            (None, "PENDING_PAYMENT".to_owned(), 1),
-            (s("PENDING_PAYMENT"), "AWAITING_HOST".to_owned(), 2),
-            (s("AWAITING_HOST"), "CONFIRMED".to_owned(), 3),
-            (s("CONFIRMED"), "CANCELLED".to_owned(), 4),
+            (None, "PENDING_PAYMENT".to_owned(), 1, false),
+            (s("PENDING_PAYMENT"), "AWAITING_HOST".to_owned(), 2, false),
+            (s("AWAITING_HOST"), "CONFIRMED".to_owned(), 3, false),
+            (s("CONFIRMED"), "CONFIRMED".to_owned(), 3, true),
+            (s("CONFIRMED"), "CANCELLED".to_owned(), 4, false),
+            (s("CANCELLED"), "CANCELLED".to_owned(), 4, true),
         ]
     );
     // Two notifications per change, one each for guest and host.

@@ -181,7 +181,7 @@ async fn every_invalid_field_is_named_and_nothing_is_written() {
         .await;
     assert_eq!(
         resp["errors"][0]["message"],
-        "must be more than 0 and at most 100000, with at most two decimal places"
+        "must be more than 0 and at most 100000 EUR, with at most 2 decimal places"
     );
     assert_eq!(count_rows(&app.db, "properties").await, 0);
     assert_eq!(count_rows(&app.db, "property_amenities").await, 0);

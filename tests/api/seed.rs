@@ -73,6 +73,7 @@ async fn seeded(scale: f64, seed_number: u64) -> crate::helpers::TestApp {
     let report = seed::seed(
         &app.db,
         &passwords,
+        &roost::properties::location::PublicPoints::new(app.config.auth.jwt_secret.bytes()),
         SeedOptions {
             scale,
             seed: seed_number,
@@ -238,7 +239,7 @@ async fn seeded_bookings_have_the_workload_shape() {
 
         // The quote, line by line (RULES.md section 6, no overrides, the
         // default 14% service fee and no taxes).
-        let nights_total = nights * listing.price_cents;
+        let nights_total = nights * listing.price_minor;
         let discount_percent = if nights >= 28 {
             listing.monthly_discount_percent
         } else if nights >= 7 {
@@ -247,21 +248,21 @@ async fn seeded_bookings_have_the_workload_shape() {
             0
         };
         let discount = percent_of(nights_total, i64::from(discount_percent));
-        let base = nights_total - discount + listing.cleaning_fee_cents;
+        let base = nights_total - discount + listing.cleaning_fee_minor;
         let fee = percent_of(base, 14);
         assert_eq!(
             (
-                b.nights_total_cents,
-                b.discount_cents,
-                b.cleaning_fee_cents,
-                b.service_fee_cents,
-                b.taxes_cents,
-                b.total_cents
+                b.nights_total_minor,
+                b.discount_minor,
+                b.cleaning_fee_minor,
+                b.service_fee_minor,
+                b.taxes_minor,
+                b.total_minor
             ),
             (
                 nights_total,
                 discount,
-                listing.cleaning_fee_cents,
+                listing.cleaning_fee_minor,
                 fee,
                 0,
                 base + fee
@@ -295,14 +296,14 @@ async fn seeded_bookings_have_the_workload_shape() {
             let percent = b.refund_percent.expect("refund percent");
             assert!([50, 100].contains(&percent), "{b:?}");
             assert_eq!(
-                b.refund_cents,
-                Some(percent_of(b.total_cents, i64::from(percent)))
+                b.refund_minor,
+                Some(percent_of(b.total_minor, i64::from(percent)))
             );
             assert!(b.cancelled_at.is_some_and(|at| at >= b.created_at));
             assert!(matches!(b.cancelled_by.as_deref(), Some("guest" | "host")));
         } else {
             assert_eq!(
-                (b.cancelled_at, b.refund_percent, b.refund_cents),
+                (b.cancelled_at, b.refund_percent, b.refund_minor),
                 (None, None, None)
             );
         }
@@ -324,18 +325,18 @@ async fn seeded_bookings_have_the_workload_shape() {
             ),
             Some(p) => {
                 assert!(expected.contains(&p.status), "{b:?}: {p:?}");
-                assert_eq!((p.amount_cents, &p.currency), (b.total_cents, &b.currency));
+                assert_eq!((p.amount_minor, &p.currency), (b.total_minor, &b.currency));
                 assert_eq!(
-                    p.refunded_cents,
+                    p.refunded_minor,
                     if b.status == B::Cancelled {
-                        b.refund_cents.unwrap_or(-1)
+                        b.refund_minor.unwrap_or(-1)
                     } else {
                         0
                     }
                 );
                 assert_eq!(
                     p.status == P::Refunded,
-                    p.refunded_cents == p.amount_cents && b.status == B::Cancelled
+                    p.refunded_minor == p.amount_minor && b.status == B::Cancelled
                 );
                 assert_eq!(p.provider, entity::payment::PaymentProvider::Simulated);
                 assert_eq!(
@@ -442,6 +443,7 @@ async fn seeded_users_sign_in_and_find_listings_in_every_city() {
     let again = seed::seed(
         &app.db,
         &passwords,
+        &roost::properties::location::PublicPoints::new(app.config.auth.jwt_secret.bytes()),
         SeedOptions {
             scale: 0.1,
             seed: 1,

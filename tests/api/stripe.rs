@@ -22,7 +22,7 @@ const WEBHOOK_SECRET: &str = "whsec_test_roost_signing_secret";
 
 /// Starts Roost with the STRIPE provider pointed at `fake`, and with the
 /// webhook signing secret when given.
-async fn stripe_app(fake: &FakeStripe, webhook_secret: Option<&str>) -> TestApp {
+pub(crate) async fn stripe_app(fake: &FakeStripe, webhook_secret: Option<&str>) -> TestApp {
     let base = fake.url.clone();
     let webhook_secret = webhook_secret.map(str::to_owned);
     spawn_with(move |f| {
@@ -58,7 +58,7 @@ async fn setup(app: &TestApp, overrides: Value) -> (Session, Session, String) {
 }
 
 /// A request as Roost should send it to the fake.
-fn sent(path: &str, form: &[(&str, &str)], key: &str) -> Recorded {
+pub(crate) fn sent(path: &str, form: &[(&str, &str)], key: &str) -> Recorded {
     Recorded {
         method: "POST".to_owned(),
         path: path.to_owned(),

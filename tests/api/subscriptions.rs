@@ -11,8 +11,8 @@ use crate::{
     live_client::{Got, Live, Protocol, first_code},
 };
 
-const STATUS_EVENT: &str =
-    "previousStatus status occurredAt booking { id status guest { id } property { id title } }";
+const STATUS_EVENT: &str = "previousStatus status occurredAt booking { id status \
+    guest { id } property { id title } payment { status } }";
 
 fn booking_sub() -> String {
     format!(
@@ -95,6 +95,50 @@ fn transition(event: &Value, field: &str) -> (Value, Value) {
     (e["previousStatus"].clone(), e["status"].clone())
 }
 
+/// Events of `id` until one leaves the booking `status` with a payment in
+/// one of the `payments` statuses: the status changes on the way, in order
+/// (events of a payment's own moves, whose status is unchanged, left out),
+/// and that last event.
+async fn until(
+    live: &mut Live,
+    id: &str,
+    field: &str,
+    status: &str,
+    payments: &[&str],
+) -> (Vec<(Value, Value)>, Value) {
+    let mut changes = Vec::new();
+    loop {
+        let event = live.event(id).await;
+        let (from, to) = transition(&event, field);
+        if from != to {
+            changes.push((from, to));
+        }
+        let booking = &event[field]["booking"];
+        if booking["status"] == status
+            && payments.contains(&booking["payment"]["status"].as_str().unwrap_or_default())
+        {
+            return (changes, event);
+        }
+    }
+}
+
+/// Whatever else comes (a payment's own event, when the change before it was
+/// delivered with the payment already moved) shows the booking as it now
+/// stays: `status`, with a payment in one of the `payments` statuses.
+async fn settled(live: &mut Live, field: &str, status: &str, payments: &[&str]) {
+    while let Some(got) = live.next_within(Duration::from_millis(300)).await {
+        let Got::Message(m) = got else {
+            panic!("{got:?}")
+        };
+        let booking = &m["payload"]["data"][field]["booking"];
+        assert_eq!(booking["status"], status, "{m}");
+        assert!(
+            payments.contains(&booking["payment"]["status"].as_str().unwrap_or_default()),
+            "{m}"
+        );
+    }
+}
+
 fn step(from: Option<&str>, to: &str) -> (Value, Value) {
     (from.map_or(Value::Null, |s| json!(s)), json!(to))
 }
@@ -133,22 +177,90 @@ async fn a_bookings_changes_arrive_in_order_on_both_protocols() {
             step(Some("CONFIRMED"), "CANCELLED"),
         ];
         for (live, id) in [(&mut guest_live, "g"), (&mut host_live, "h")] {
-            let mut seen = Vec::new();
-            for _ in 0..3 {
-                let event = live.event(id).await;
-                assert_eq!(
-                    event["bookingStatusChanged"]["booking"]["id"],
-                    booking.as_str()
-                );
-                assert_eq!(
-                    event["bookingStatusChanged"]["booking"]["property"]["title"],
-                    "Loft by the canal"
-                );
-                seen.push(transition(&event, "bookingStatusChanged"));
-            }
+            // The last event shows what the cancellation did to the payment:
+            // refunded if it was captured first, else released.
+            let (seen, last) = until(
+                live,
+                id,
+                "bookingStatusChanged",
+                "CANCELLED",
+                &["REFUNDED", "VOIDED"],
+            )
+            .await;
             assert_eq!(seen, expected, "{protocol:?}");
-            live.quiet_for(Duration::from_millis(300)).await;
+            assert_eq!(
+                last["bookingStatusChanged"]["booking"]["id"],
+                booking.as_str()
+            );
+            assert_eq!(
+                last["bookingStatusChanged"]["booking"]["property"]["title"],
+                "Loft by the canal"
+            );
+            let payment = last["bookingStatusChanged"]["booking"]["payment"]["status"].clone();
+            let payment = payment.as_str().unwrap_or_default();
+            settled(live, "bookingStatusChanged", "CANCELLED", &[payment]).await;
         }
+    }
+}
+
+/// An instant booking is confirmed by the payment's authorization and then
+/// captured: whichever comes first, the last event its subscribers get shows
+/// it CONFIRMED and paid (SUCCEEDED), never the authorization left behind.
+/// The same for a card that is declined: the booking stays PENDING_PAYMENT
+/// and an event says the payment FAILED.
+#[tokio::test]
+async fn subscribers_end_with_the_payment_as_it_is() {
+    let app = spawn_app().await;
+    let host = app.host("host@example.com").await;
+    let guest = app.register("guest@example.com").await;
+    let listing = app.instant_listing(&host, json!({})).await;
+    for (n, protocol) in [Protocol::TransportWs, Protocol::LegacyWs]
+        .into_iter()
+        .enumerate()
+    {
+        let booking = id_of(&app.book(&guest, &listing, 20 + 10 * n as i64, 2).await);
+        let mut guest_live = Live::connect(&app, protocol, Some(&guest.access_token)).await;
+        let mut host_live = Live::connect(&app, protocol, Some(&host.access_token)).await;
+        guest_live
+            .subscribe("g", &booking_sub(), json!({ "id": booking }))
+            .await;
+        host_live.subscribe("h", &host_sub(), json!({})).await;
+        subscribed(&app, 2).await;
+
+        app.pay(&guest, &booking, "pm_card_chargeDeclined").await;
+        for (live, id, field) in [
+            (&mut guest_live, "g", "bookingStatusChanged"),
+            (&mut host_live, "h", "hostBookingEvents"),
+        ] {
+            let (changes, last) = until(live, id, field, "PENDING_PAYMENT", &["FAILED"]).await;
+            assert_eq!(changes, Vec::<(Value, Value)>::new(), "{protocol:?}");
+            assert_eq!(
+                transition(&last, field),
+                step(Some("PENDING_PAYMENT"), "PENDING_PAYMENT")
+            );
+        }
+
+        app.pay(&guest, &booking, "pm_card_visa").await;
+        for (live, id, field) in [
+            (&mut guest_live, "g", "bookingStatusChanged"),
+            (&mut host_live, "h", "hostBookingEvents"),
+        ] {
+            let (changes, _) = until(live, id, field, "CONFIRMED", &["SUCCEEDED"]).await;
+            assert_eq!(
+                changes,
+                [step(Some("PENDING_PAYMENT"), "CONFIRMED")],
+                "{protocol:?}"
+            );
+            settled(live, field, "CONFIRMED", &["SUCCEEDED"]).await;
+        }
+        let now = app.booking(&guest, &booking).await;
+        assert_eq!(
+            (&now["status"], &now["payment"]["status"]),
+            (&json!("CONFIRMED"), &json!("SUCCEEDED"))
+        );
+        drop(guest_live);
+        drop(host_live);
+        subscribed(&app, 0).await;
     }
 }
 
