@@ -39,7 +39,6 @@ pub use document_checks::DocumentChecks;
 pub use documents::ParsedDocuments;
 pub use error_codes::is_request_error;
 pub use metrics::OperationMetrics;
-pub use nesting::MAX_NESTING;
 pub use operation_limits::MAX_DIRECTIVES;
 pub use rate_limits::{OperationRateLimits, sign_in_attempts};
 pub use request_scope::RequestScope;
@@ -122,7 +121,10 @@ impl Pipeline {
     pub fn new(parts: Parts) -> Self {
         let types = SchemaTypes::from_sdl(&parts.schema.sdl()).unwrap_or_else(|e| {
             // The schema prints its own SDL: a test keeps it readable.
-            tracing::error!(error = %e, "the schema's SDL does not parse; costs are not multiplied by page sizes");
+            tracing::error!(
+                error = %e,
+                "the schema's SDL does not parse: costs ignore page sizes, and scalar arguments are left to their resolvers"
+            );
             SchemaTypes::default()
         });
         Self(Arc::new(parts), Arc::new(types))
