@@ -33,6 +33,22 @@ pub fn request_error(message: impl Into<String>, code: &str) -> async_graphql::S
     e
 }
 
+/// QUERY_TOO_COMPLEX before anything runs, with what was measured and its
+/// limit in `extensions` (`measure` is `cost`, `depth`, `fields` or
+/// `directives`), so a client knows how far over it is.
+pub fn too_complex(
+    message: impl Into<String>,
+    measure: &str,
+    value: usize,
+    limit: usize,
+) -> async_graphql::ServerError {
+    let mut e = request_error(message, code::QUERY_TOO_COMPLEX);
+    let extensions = e.extensions.get_or_insert_with(Default::default);
+    extensions.set(measure, value);
+    extensions.set("limit", limit);
+    e
+}
+
 /// The message every internal error shows a client.
 pub const INTERNAL_MESSAGE: &str = "Internal server error";
 

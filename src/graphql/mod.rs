@@ -126,12 +126,13 @@ impl ServicesExt for Context<'_> {
 
 /// The schema's shape and limits, without data: enough to print the SDL.
 pub fn schema_builder(config: &GraphqlConfig) -> SchemaBuilder<Query, Mutation, Subscription> {
+    // Costs are computed and limited before the schema sees a request
+    // (`pipeline`), with page sizes applied to each page's items only.
     let mut builder = Schema::build(
         Query::default(),
         Mutation::default(),
         Subscription::default(),
-    )
-    .limit_complexity(config.max_complexity);
+    );
     if !config.introspection {
         // "Did you mean ...?" would reveal the schema piece by piece.
         builder = builder.disable_introspection().disable_suggestions();
@@ -155,6 +156,7 @@ pub fn build_schema(
         schema: schema_builder(config).data(services).data(hub).finish(),
         checks: pipeline::DocumentChecks {
             max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
             max_aliases: config.max_aliases,
             introspection: config.introspection,
         },

@@ -4,9 +4,24 @@
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
-use crate::helpers::{code, count_rows, spawn_app, spawn_with};
+use crate::helpers::{TestApp, code, count_rows, property_input, spawn_app, spawn_with};
 
 const GQL_JSON: &str = "application/graphql-response+json";
+
+/// POSTs `body` to `/graphql` accepting `application/graphql-response+json`:
+/// the status and the JSON answer.
+pub(crate) async fn post_accepting_graphql_json(app: &TestApp, body: &Value) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .header(ACCEPT, GQL_JSON)
+        .json(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.expect("json"))
+}
 
 #[tokio::test]
 async fn post_json_answers_in_the_accepted_media_type() {
@@ -47,27 +62,56 @@ async fn post_json_answers_in_the_accepted_media_type() {
     assert_eq!(refused.status(), 406);
 }
 
+/// The statuses of docs/API.md's table of error codes: a request error
+/// answers 400 under the GraphQL media type and 200 under
+/// `application/json`, without `data`; a field error answers 200 with
+/// `data` under either.
 #[tokio::test]
 async fn request_errors_answer_4xx_only_for_the_graphql_media_type() {
     let app = spawn_app().await;
-    for (query, expected_code) in [
-        ("{ __typename ", "GRAPHQL_PARSE_FAILED"),
-        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED"),
+    let too_costly = "{ properties(first: 100) { nodes { id title description location { city country } host { id firstName lastName } } } }";
+    for (query, expected_code, request_error) in [
+        ("{ __typename ", "GRAPHQL_PARSE_FAILED", true),
+        ("{ noSuchField }", "GRAPHQL_VALIDATION_FAILED", true),
+        (
+            "query A { me { id } } query B { me { id } }",
+            "GRAPHQL_VALIDATION_FAILED",
+            true,
+        ),
+        (
+            "{ property(id: \"x\") { calendar { date } } }",
+            "GRAPHQL_VALIDATION_FAILED",
+            true,
+        ),
+        (too_costly, "QUERY_TOO_COMPLEX", true),
+        (
+            "{ properties(orderBy: CHEAPEST) { totalCount } }",
+            "BAD_USER_INPUT",
+            true,
+        ),
+        (
+            "{ properties(filter: { checkIn: \"soon\" }) { totalCount } }",
+            "BAD_USER_INPUT",
+            true,
+        ),
+        (
+            "{ properties(first: 0) { totalCount } }",
+            "BAD_USER_INPUT",
+            false,
+        ),
+        (
+            "mutation { deleteProperty(id: \"x\") }",
+            "UNAUTHENTICATED",
+            false,
+        ),
     ] {
-        let strict = app
-            .http
-            .post(app.url("/graphql"))
-            .header(ACCEPT, GQL_JSON)
-            .json(&json!({ "query": query }))
-            .send()
-            .await
-            .expect("sent");
-        assert_eq!(strict.status(), 400, "{query}");
-        let body: Value = strict.json().await.expect("json");
-        assert_eq!(code(&body), expected_code);
-        assert!(
+        let (status, body) = post_accepting_graphql_json(&app, &json!({ "query": query })).await;
+        assert_eq!(status, if request_error { 400 } else { 200 }, "{query}");
+        assert_eq!(code(&body), expected_code, "{body}");
+        assert_eq!(
             body.get("data").is_none(),
-            "no data on a request error: {body}"
+            request_error,
+            "data only with a field error: {body}"
         );
 
         let legacy = app
@@ -389,6 +433,10 @@ async fn limits_answer_query_too_complex_before_running() {
         resp["errors"][0]["message"],
         "The query is nested 3 levels deep; at most 2 are allowed"
     );
+    assert_eq!(
+        resp["errors"][0]["extensions"],
+        json!({ "code": "QUERY_TOO_COMPLEX", "depth": 3, "limit": 2 })
+    );
     assert!(resp.get("data").is_none(), "nothing ran: {resp}");
     // Nothing ran: the login was not attempted, so it counts no failure.
     assert_eq!(count_rows(&app.db, "sessions").await, 0);
@@ -407,6 +455,133 @@ async fn arguments_of_the_wrong_type_are_bad_user_input_naming_the_field() {
     assert_eq!(
         resp["errors"][0]["extensions"]["field"], "input.email",
         "{resp}"
+    );
+}
+
+/// A value that does not fit a scalar with a format (`Date`, `Decimal`,
+/// `ID`; `DateTime` is never an input) is a request error like a built-in
+/// type error: 400 under the GraphQL media type, BAD_USER_INPUT, the path
+/// in the arguments, and a message saying what is allowed.
+#[tokio::test]
+async fn values_that_do_not_fit_their_scalars_are_request_errors_naming_the_path() {
+    let app = spawn_app().await;
+    let search = "query($filter: PropertyFilter) { properties(filter: $filter) { totalCount } }";
+    let calendar = "query($id: ID!, $from: Date!, $to: Date!) { property(id: $id) { calendar(from: $from, to: $to) { date } } }";
+    let create = "mutation($input: CreatePropertyInput!) { createProperty(input: $input) { id } }";
+    let book = "mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }";
+    let read = "mutation($ids: [ID!]) { markNotificationsRead(ids: $ids) }";
+    let date = "must be a date written YYYY-MM-DD, such as 2027-03-10";
+    let decimal = "must be a decimal number such as \"120.50\"";
+    let id = "must be an ID: a string, as the API returned it";
+    let cases = [
+        // Date, in an input object and at the top of the arguments.
+        (
+            search,
+            json!({ "filter": { "checkIn": "10/03/2027", "checkOut": "2027-03-12" } }),
+            "filter.checkIn",
+            date,
+        ),
+        (
+            calendar,
+            json!({ "id": "x", "from": "2027-03-01", "to": "2027-02-30" }),
+            "to",
+            date,
+        ),
+        (
+            book,
+            json!({ "input": { "propertyId": "x", "checkIn": "2027-03-01", "checkOut": 20270305, "guests": 1 } }),
+            "input.checkOut",
+            date,
+        ),
+        // Decimal.
+        (
+            search,
+            json!({ "filter": { "maxPrice": "12O.50" } }),
+            "filter.maxPrice",
+            decimal,
+        ),
+        (
+            create,
+            json!({ "input": property_input(json!({ "pricePerNight": "a hundred" })) }),
+            "input.pricePerNight",
+            decimal,
+        ),
+        // ID, at the top, in an input object, and in a list.
+        (
+            calendar,
+            json!({ "id": true, "from": "2027-03-01", "to": "2027-03-05" }),
+            "id",
+            id,
+        ),
+        (
+            book,
+            json!({ "input": { "propertyId": { "id": "x" }, "checkIn": "2027-03-01", "checkOut": "2027-03-05", "guests": 1 } }),
+            "input.propertyId",
+            id,
+        ),
+        (read, json!({ "ids": ["a", "b", 2.5] }), "ids.2", id),
+    ];
+    for (query, variables, field, allowed) in cases {
+        let request = json!({ "query": query, "variables": variables.clone() });
+        let (status, body) = post_accepting_graphql_json(&app, &request).await;
+        assert_eq!(status, 400, "{field}");
+        assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"],
+            json!({ "code": "BAD_USER_INPUT", "field": field }),
+            "{body}"
+        );
+        assert_eq!(body["errors"][0]["message"], format!("{field} {allowed}"));
+        assert!(body.get("data").is_none(), "nothing ran: {body}");
+        // application/json: the same error, with 200.
+        let legacy = app.gql(query, variables).await;
+        assert_eq!(
+            legacy["errors"][0]["extensions"]["field"], field,
+            "{legacy}"
+        );
+    }
+    assert_eq!(
+        count_rows(&app.db, "properties").await,
+        0,
+        "nothing was created"
+    );
+
+    // The path is the argument's, whatever the variable is called, and a
+    // value written in the document is checked the same way.
+    let renamed = app
+        .gql(
+            "query($f: PropertyFilter) { properties(filter: $f) { totalCount } }",
+            json!({ "f": { "checkIn": "tomorrow" } }),
+        )
+        .await;
+    assert_eq!(
+        renamed["errors"][0]["extensions"]["field"],
+        "filter.checkIn"
+    );
+    let literal = app
+        .gql(
+            r#"{ properties(filter: { minPrice: "cheap" }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        literal["errors"][0]["extensions"]["field"],
+        "filter.minPrice"
+    );
+    assert_eq!(
+        literal["errors"][0]["locations"],
+        json!([{ "line": 1, "column": 14 }])
+    );
+    // Values that fit run.
+    let fits = app
+        .gql(
+            search,
+            json!({ "filter": { "checkIn": "2027-03-10", "checkOut": "2027-03-12", "maxPrice": 120 } }),
+        )
+        .await;
+    assert_eq!(
+        fits,
+        json!({ "data": { "properties": { "totalCount": 0 } } })
     );
 }
 
@@ -450,7 +625,11 @@ async fn the_standard_introspection_query_is_answered() {
     deep.push_str("{ name }");
     deep.push_str(&" }".repeat(levels + 3));
     deep.push_str(" }");
-    assert_eq!(code(&app.gql(&deep, json!({})).await), "QUERY_TOO_COMPLEX");
+    let resp = app.gql(&deep, json!({})).await;
+    assert_eq!(
+        resp["errors"][0]["extensions"],
+        json!({ "code": "QUERY_TOO_COMPLEX", "depth": levels + 5, "limit": levels })
+    );
 }
 
 /// Fields come back in the order the query asked for them (GraphQL spec,

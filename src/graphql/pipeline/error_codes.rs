@@ -61,8 +61,10 @@ pub(super) fn classify(e: &mut ServerError) {
         || e.message.starts_with("Expected input type")
         || e.message.contains("(occurred while parsing")
     {
-        // An argument's value that does not coerce to its type (a
-        // variable declared with another type): the input is wrong.
+        // An argument's value its resolver could not read (scalars with
+        // a format are checked before anything runs, `argument_values`;
+        // this is what is left, such as an upload that is not a file):
+        // the input is wrong.
         set_code(e, code::BAD_USER_INPUT);
     } else if e.path.is_empty() {
         set_code(e, code::GRAPHQL_VALIDATION_FAILED);

@@ -1,8 +1,9 @@
 //! What every operation goes through besides its resolvers, in this order:
 //! NUL characters refused; the document parsed (or taken from the
-//! parsed-document cache) and its nesting bounded; the response cache's
-//! notes; the per-operation rate limits; the document checks
-//! (introspection, a rejected token, shape, depth); the request scope
+//! parsed-document cache), its fragment cycles refused and its nesting
+//! bounded; the response cache's notes; the per-operation rate limits; the
+//! document checks (introspection, a rejected token, shape, depth, cost,
+//! argument values); the request scope
 //! (viewer cache, loaders, replica routing); then, around async-graphql's
 //! validation and execution, the response cache and the replica's
 //! read-your-writes marks; metrics and tracing around all of it, and error
@@ -16,18 +17,22 @@
 //! HTTP, batches and WebSockets all go through [`Pipeline`], and each
 //! concern keeps its own module, called here in order.
 
+mod argument_values;
 mod auth_gate;
 mod depth_limit;
 mod document_checks;
 mod documents;
 mod error_codes;
 mod metrics;
+mod nesting;
 mod no_introspection;
 mod nul_bytes;
 mod operation_limits;
+mod query_cost;
 mod rate_limits;
 mod request_scope;
 mod response_cache;
+mod schema_types;
 
 pub use depth_limit::INTROSPECTION_MAX_DEPTH;
 pub use document_checks::DocumentChecks;
@@ -54,10 +59,11 @@ use async_graphql::{
 };
 
 use super::RoostSchema;
+use schema_types::SchemaTypes;
 
 /// The schema behind every check of the module's documentation.
 #[derive(Clone)]
-pub struct Pipeline(Arc<Parts>);
+pub struct Pipeline(Arc<Parts>, Arc<SchemaTypes>);
 
 /// What a [`Pipeline`] is made of.
 pub struct Parts {
@@ -113,10 +119,18 @@ struct Prepared {
 
 impl Pipeline {
     pub fn new(parts: Parts) -> Self {
-        Self(Arc::new(parts))
+        let types = SchemaTypes::from_sdl(&parts.schema.sdl()).unwrap_or_else(|e| {
+            // The schema prints its own SDL: a test keeps it readable.
+            tracing::error!(
+                error = %e,
+                "the schema's SDL does not parse: costs ignore page sizes, and scalar arguments are left to their resolvers"
+            );
+            SchemaTypes::default()
+        });
+        Self(Arc::new(parts), Arc::new(types))
     }
 
-    /// The NUL check, the parse and the nesting bound.
+    /// The NUL check, the parse, fragment cycles and the nesting bound.
     fn parse(&self, request: Request) -> Result<Parsed, Refused> {
         let refused = |request: Request, e| Box::new((request.operation_name, e));
         if let Err(e) = self.0.checks.prepare_request(&request) {
@@ -131,7 +145,7 @@ impl Pipeline {
                 ));
             }
         };
-        if let Err(e) = depth_limit::check_nesting(&doc) {
+        if let Err(e) = nesting::check(&doc) {
             return Err(refused(request, e));
         }
         let operation = selected_operation(&doc.operations, request.operation_name.as_deref());
@@ -179,7 +193,13 @@ impl Pipeline {
                 .limits
                 .parsed(data, request.operation_name.as_deref(), &doc)
                 .await?;
-            parts.checks.parsed(data, &doc)?;
+            parts.checks.parsed(document_checks::Checked {
+                data,
+                doc: &doc,
+                operation,
+                variables: &request.variables,
+                types: &self.1,
+            })?;
             cache.named(name)
         };
         request.set_parsed_query(ExecutableDocument::clone(&doc));
@@ -296,6 +316,19 @@ fn selected_operation<'a>(
         }
         (DocumentOperations::Multiple(_), None) => None,
     }
+}
+
+/// A document whose fragments each spread the next one twice, in
+/// `around` at `NEXT`: 2^n paths through n + 1 fragments.
+#[cfg(test)]
+fn fragment_bomb(n: usize, around: &str) -> String {
+    let mut q = String::from("{ ...F0 }\n");
+    for i in 0..n {
+        let body = around.replace("NEXT", &format!("...F{0} ...F{0}", i + 1));
+        q.push_str(&format!("fragment F{i} on Query {{ {body} }}\n"));
+    }
+    q.push_str(&format!("fragment F{n} on Query {{ leaf }}\n"));
+    q
 }
 
 #[cfg(test)]

@@ -1,0 +1,247 @@
+//! What an operation costs (RULES.md sections 9 and 20), computed before
+//! anything runs; over the limit is QUERY_TOO_COMPLEX with `cost` and
+//! `limit` in `extensions`.
+//!
+//! Costs follow the work. Each field costs 1 plus what is selected under
+//! it. A connection (a field taking `first` whose type has `edges` and
+//! `nodes`) returns a page: what is selected for each of its items, under
+//! `edges` or `nodes`, costs its page size (`first`, else `last`, else the
+//! field's default) times over; `pageInfo` and `totalCount` are worked out
+//! once per page and cost once. Nested connections multiply. A page size
+//! out of range costs a page of one: the field refuses it with
+//! BAD_USER_INPUT on `first`, which says more than a cost would.
+//!
+//! So a search page of 50 listings, each with its id, title, price, host,
+//! rating, location and photos (19 per listing), costs
+//! 2 + 50 × 19 = 952, plus 4 for `pageInfo { hasNextPage endCursor }` and
+//! `totalCount`; docs/API.md shows it.
+
+use std::collections::HashMap;
+
+use async_graphql::{
+    ServerResult, Value,
+    parser::types::{ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
+};
+
+use super::{
+    argument_values::Vars,
+    schema_types::{SchemaTypes, named},
+};
+use crate::{error::too_complex, graphql::connection::MAX_PAGE};
+
+/// The cost of `operation`.
+pub(super) fn cost(
+    types: &SchemaTypes,
+    doc: &ExecutableDocument,
+    operation: &OperationDefinition,
+    vars: &Vars<'_>,
+) -> usize {
+    Walk {
+        types,
+        doc,
+        vars,
+        fragments: HashMap::new(),
+    }
+    .set(
+        types.root(operation.ty),
+        &operation.selection_set.node,
+        None,
+    )
+}
+
+/// QUERY_TOO_COMPLEX when `operation` costs more than `max`.
+pub(super) fn check(
+    types: &SchemaTypes,
+    doc: &ExecutableDocument,
+    operation: &OperationDefinition,
+    vars: &Vars<'_>,
+    max: usize,
+) -> ServerResult<()> {
+    let cost = cost(types, doc, operation, vars);
+    if cost > max {
+        return Err(too_complex(
+            format!("The query costs {cost}; at most {max} is allowed"),
+            "cost",
+            cost,
+            max,
+        ));
+    }
+    Ok(())
+}
+
+struct Walk<'a> {
+    types: &'a SchemaTypes,
+    doc: &'a ExecutableDocument,
+    vars: &'a Vars<'a>,
+    /// The cost of each fragment, by the page it is spread in (the items
+    /// of a page cost a page size times over): computed once each.
+    fragments: HashMap<(&'a str, Option<usize>), usize>,
+}
+
+impl<'a> Walk<'a> {
+    /// What `set`, selected on `parent`, costs; `page` is the page size
+    /// when `set` is a connection's selection.
+    fn set(
+        &mut self,
+        parent: Option<&'a str>,
+        set: &'a SelectionSet,
+        page: Option<usize>,
+    ) -> usize {
+        set.items.iter().fold(0usize, |total, s| {
+            let here = match &s.node {
+                Selection::Field(f) => self.field(parent, &f.node, page),
+                Selection::InlineFragment(i) => {
+                    let on = i.node.type_condition.as_ref();
+                    let ty = on.map(|c| c.node.on.node.as_str()).or(parent);
+                    self.set(ty, &i.node.selection_set.node, page)
+                }
+                Selection::FragmentSpread(spread) => {
+                    self.fragment(spread.node.fragment_name.node.as_str(), page)
+                }
+            };
+            total.saturating_add(here)
+        })
+    }
+
+    fn field(&mut self, parent: Option<&'a str>, field: &'a Field, page: Option<usize>) -> usize {
+        let name = field.name.node.as_str();
+        let def = parent.and_then(|p| self.types.field(p, name));
+        let ty = def.map(|d| named(&d.ty));
+        let set = &field.selection_set.node;
+        let under = match (page, name) {
+            (Some(size), "edges" | "nodes") => size.saturating_mul(self.set(ty, set, None)),
+            _ => {
+                let own_page = def
+                    .and_then(|d| d.page)
+                    .map(|default| self.page_size(field, default));
+                self.set(ty, set, own_page)
+            }
+        };
+        under.saturating_add(1)
+    }
+
+    fn fragment(&mut self, name: &'a str, page: Option<usize>) -> usize {
+        if let Some(cost) = self.fragments.get(&(name, page)) {
+            return *cost;
+        }
+        let Some(fragment) = self.doc.fragments.get(name) else {
+            return 0;
+        };
+        // Cycles are refused before this walk (`nesting`); were one to
+        // come here, it would count as nothing.
+        self.fragments.insert((name, page), 0);
+        let on = fragment.node.type_condition.node.on.node.as_str();
+        let cost = self.set(Some(on), &fragment.node.selection_set.node, page);
+        self.fragments.insert((name, page), cost);
+        cost
+    }
+
+    /// A connection's page size: `first`, else `last`, else `default`; one
+    /// when out of range.
+    fn page_size(&self, field: &Field, default: i64) -> usize {
+        let given = |name| match self.vars.argument(field, name) {
+            Some(Value::Number(n)) => n.as_i64(),
+            _ => None,
+        };
+        let size = given("first").or_else(|| given("last")).unwrap_or(default);
+        if (1..=i64::from(MAX_PAGE)).contains(&size) {
+            usize::try_from(size).unwrap_or(1)
+        } else {
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::Variables;
+
+    use super::*;
+
+    fn cost_of(query: &str, variables: serde_json::Value) -> usize {
+        let types = SchemaTypes::from_sdl(&crate::graphql::sdl()).expect("the SDL parses");
+        let doc = async_graphql::parser::parse_query(query).expect("parses");
+        let variables = Variables::from_json(variables);
+        let (_, operation) = doc.operations.iter().next().expect("an operation");
+        let vars = Vars::new(&operation.node, &variables);
+        cost(&types, &doc, &operation.node, &vars)
+    }
+
+    const CARD: &str = "id title pricePerNight { amount currency } \
+        host { id firstName avatarUrl } rating { average count } \
+        location { city country latitude longitude } photos { url }";
+
+    #[test]
+    fn a_page_costs_its_items_times_its_size_and_its_page_info_once() {
+        let page =
+            |first: usize| format!("{{ properties(first: {first}) {{ nodes {{ {CARD} }} }} }}");
+        assert_eq!(cost_of(&page(50), serde_json::json!({})), 2 + 50 * 19);
+        assert_eq!(cost_of(&page(100), serde_json::json!({})), 2 + 100 * 19);
+        let with_info = format!(
+            "{{ properties(first: 50) {{ nodes {{ {CARD} }} pageInfo {{ hasNextPage endCursor }} totalCount }} }}"
+        );
+        assert_eq!(cost_of(&with_info, serde_json::json!({})), 2 + 50 * 19 + 4);
+        // Edges: each item is its cursor and its node.
+        let edges =
+            format!("{{ properties(first: 50) {{ edges {{ cursor node {{ {CARD} }} }} }} }}");
+        assert_eq!(cost_of(&edges, serde_json::json!({})), 2 + 50 * 21);
+        // The default page (20), a variable, `last`, out of range.
+        assert_eq!(
+            cost_of("{ properties { nodes { id } } }", serde_json::json!({})),
+            2 + 20
+        );
+        assert_eq!(
+            cost_of(
+                "query($n: Int) { properties(first: $n) { nodes { id } } }",
+                serde_json::json!({ "n": 7 })
+            ),
+            2 + 7
+        );
+        assert_eq!(
+            cost_of(
+                "query($n: Int = 9) { properties(first: $n) { nodes { id } } }",
+                serde_json::json!({})
+            ),
+            2 + 9
+        );
+        assert_eq!(
+            cost_of(
+                "{ properties(first: 0) { nodes { id } } }",
+                serde_json::json!({})
+            ),
+            2 + 1
+        );
+    }
+
+    #[test]
+    fn nested_pages_multiply_and_fragments_are_priced_where_they_are_spread() {
+        // properties and nodes, then 30 × (reviews, nodes, 30 × comment)
+        assert_eq!(
+            cost_of(
+                "{ properties(first: 30) { nodes { reviews(first: 30) { nodes { comment } } } } }",
+                serde_json::json!({})
+            ),
+            2 + 30 * (2 + 30)
+        );
+        let through_fragments = "query { properties(first: 10) { ...Page } } \
+            fragment Page on PropertyConnection { nodes { ...Card } totalCount } \
+            fragment Card on Property { id title }";
+        assert_eq!(
+            cost_of(through_fragments, serde_json::json!({})),
+            1 + (1 + 10 * 2) + 1
+        );
+        // Unknown fields and introspection cost like any field.
+        assert_eq!(
+            cost_of("{ __schema { types { name } } }", serde_json::json!({})),
+            3
+        );
+        // A plain list costs once, whatever its length.
+        assert_eq!(
+            cost_of(
+                "{ property(id: \"x\") { photos { url caption } } }",
+                serde_json::json!({})
+            ),
+            4
+        );
+    }
+}
