@@ -9,6 +9,7 @@ mod helpers;
 
 mod auth_gate;
 mod bookings;
+mod browser;
 mod config;
 mod fake_smtp;
 mod fake_stripe;
@@ -17,6 +18,7 @@ mod live_client;
 mod login;
 mod messaging;
 mod migrations;
+mod operating;
 mod payments;
 mod persisted_queries;
 mod photos;
