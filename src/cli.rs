@@ -8,11 +8,15 @@ use std::{
 };
 
 use anyhow::{Context, bail};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{
+    Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum,
+    error::{ContextKind, ContextValue, ErrorKind},
+};
+use secrecy::ExposeSecret;
 
 use crate::{
     auth::passwords::Passwords,
-    config::Config,
+    config::{Config, Environment},
     db::{self, MigrationStep},
     properties::location::PublicPoints,
     seed::{self, SeedOptions},
@@ -34,6 +38,31 @@ pub struct Cli {
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process's arguments, or exits with clap's message; a
+    /// `--demo` without `serve` is pointed to `roost serve --demo`.
+    pub fn from_env_args() -> Self {
+        Self::command()
+            .try_get_matches()
+            .and_then(|m| Self::from_arg_matches(&m))
+            .unwrap_or_else(|mut e| {
+                let demo = matches!(
+                    e.get(ContextKind::InvalidArg),
+                    Some(ContextValue::String(arg)) if arg == "--demo"
+                );
+                if e.kind() == ErrorKind::UnknownArgument && demo {
+                    e.insert(
+                        ContextKind::Suggested,
+                        ContextValue::StyledStrs(vec![
+                            "--demo belongs to serve: run 'roost serve --demo'".into(),
+                        ]),
+                    );
+                }
+                e.exit()
+            })
+    }
 }
 
 #[derive(Subcommand)]
@@ -146,17 +175,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn run_command(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => {
+            if args.demo {
+                not_in_production(&config, "roost serve --demo")?;
+            }
             let app = Application::build(config).await?;
             if args.demo {
                 demo(app.state()).await?;
             }
             let addr = app.local_addr()?;
             tracing::info!("Roost listening on http://{addr}/graphql");
+            if let Some(addr) = app.metrics_addr()? {
+                tracing::info!("metrics on http://{addr}/metrics");
+            }
             app.run_until(shutdown_signal()).await
         }
         Command::Worker => crate::startup::run_worker(config, shutdown_signal()).await,
         Command::Migrate { action } => migrate(&config, action).await,
         Command::Seed(args) => {
+            not_in_production(&config, "roost seed")?;
             db::migrate(&config.database, MigrationStep::Up).await?;
             let conn = db::connect(&config.database).await?;
             let passwords =
@@ -209,11 +245,38 @@ async fn run_command(command: Command, config: Config) -> anyhow::Result<()> {
     }
 }
 
+/// Made-up accounts with a published password have no place in a
+/// production database.
+fn not_in_production(config: &Config, command: &str) -> anyhow::Result<()> {
+    if config.env == Environment::Production {
+        bail!(
+            "{command} writes made-up accounts with a published password, so it does \
+             not run when ROOST_ENV=production"
+        );
+    }
+    Ok(())
+}
+
 /// Seeds the demo dataset unless the database already has users.
 async fn demo(state: &crate::state::AppState) -> anyhow::Result<()> {
-    use sea_orm::{EntityTrait, PaginatorTrait};
-    if entity::user::Entity::find().count(&state.db).await? > 0 {
-        tracing::info!("--demo: the database already has users; nothing seeded");
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let users = entity::user::Entity::find().count(&state.db).await?;
+    if users > 0 {
+        let seeded = entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq(seed::ADMIN_EMAIL))
+            .count(&state.db)
+            .await?
+            > 0;
+        if seeded {
+            tracing::info!(
+                "--demo: the demo dataset is already there; sign in as host1@example.com, \
+                 guest1@example.com or {} with the password {}",
+                seed::ADMIN_EMAIL,
+                seed::PASSWORD
+            );
+        } else {
+            tracing::warn!("--demo: {}", not_empty(&state.config, users));
+        }
         return Ok(());
     }
     let passwords = Passwords::new(
@@ -240,6 +303,31 @@ async fn demo(state: &crate::state::AppState) -> anyhow::Result<()> {
         seed::PASSWORD
     );
     Ok(())
+}
+
+/// What to do when `--demo` meets a database with users of its own.
+fn not_empty(config: &Config, users: u64) -> String {
+    let default_file = format!(
+        "sqlite://{}?mode=rwc",
+        config.data_dir.join("roost.db").display()
+    );
+    let fresh = if config.database.url.expose_secret() == default_file {
+        format!(
+            "give it a data folder of its own (`ROOST_DATA_DIR=roost-demo roost serve --demo`), \
+             or delete {} to start over",
+            config.data_dir.display()
+        )
+    } else {
+        "point DATABASE_URL at an empty database".to_owned()
+    };
+    let users = match users {
+        1 => "1 user".to_owned(),
+        n => format!("{n} users"),
+    };
+    format!(
+        "the database already has {users}, so the demo dataset was not added; \
+         to start fresh with it, {fresh}"
+    )
 }
 
 async fn migrate(config: &Config, action: MigrateAction) -> anyhow::Result<()> {
@@ -274,5 +362,41 @@ fn healthcheck(bind: SocketAddr) -> anyhow::Result<()> {
         Ok(())
     } else {
         bail!("unhealthy: {}", String::from_utf8_lossy(&head))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::{Figment, providers::Serialized};
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let mut f = Figment::from(Serialized::defaults(crate::config::RawConfig::default()));
+        for (k, v) in pairs {
+            f = f.merge(Serialized::default(k, v));
+        }
+        Config::from_figment(f).expect("valid")
+    }
+
+    #[test]
+    fn demo_on_a_used_database_says_how_to_start_fresh() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        assert_eq!(
+            not_empty(&config(&[("data_dir", path)]), 3),
+            format!(
+                "the database already has 3 users, so the demo dataset was not added; to start \
+                 fresh with it, give it a data folder of its own (`ROOST_DATA_DIR=roost-demo \
+                 roost serve --demo`), or delete {path} to start over"
+            )
+        );
+        assert_eq!(
+            not_empty(
+                &config(&[("data_dir", path), ("database_url", "postgres://db/roost")]),
+                1
+            ),
+            "the database already has 1 user, so the demo dataset was not added; to start \
+             fresh with it, point DATABASE_URL at an empty database"
+        );
     }
 }

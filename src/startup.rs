@@ -46,6 +46,8 @@ fn default_public_url(addr: SocketAddr) -> String {
 
 pub struct Application {
     listener: TcpListener,
+    /// `ROOST_METRICS_BIND`'s listener, for `/metrics` apart.
+    metrics: Option<TcpListener>,
     state: AppState,
 }
 
@@ -73,6 +75,14 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .await
             .with_context(|| format!("could not listen on {} (ROOST_BIND)", config.bind))?;
+        let metrics = match config.metrics_bind {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("could not listen on {addr} (ROOST_METRICS_BIND)"))?,
+            ),
+            None => None,
+        };
         let server_url = match &config.public_url {
             Some(url) => url.clone(),
             None => default_public_url(listener.local_addr()?),
@@ -145,11 +155,23 @@ impl Application {
             persisted,
             rate_limits,
         });
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            metrics,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
         Ok(self.listener.local_addr()?)
+    }
+
+    /// Where `/metrics` is served, when it is apart (`ROOST_METRICS_BIND`).
+    pub fn metrics_addr(&self) -> anyhow::Result<Option<SocketAddr>> {
+        Ok(match &self.metrics {
+            Some(listener) => Some(listener.local_addr()?),
+            None => None,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -163,7 +185,11 @@ impl Application {
         self,
         signal: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let Self { listener, state } = self;
+        let Self {
+            listener,
+            metrics,
+            state,
+        } = self;
         let token = state.shutdown.clone();
         let timeout = state.config.shutdown_timeout;
         let db = state.db.clone();
@@ -180,6 +206,19 @@ impl Application {
                 token.clone(),
             ))
         });
+        // Scrapes stop with the server; they hold no work worth finishing.
+        if let Some(metrics) = metrics {
+            let router = http::metrics_router(state.clone());
+            let stopped = token.clone();
+            tokio::spawn(async move {
+                let served = axum::serve(metrics, router)
+                    .with_graceful_shutdown(async move { stopped.cancelled().await })
+                    .await;
+                if let Err(e) = served {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stopping = token.clone();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {

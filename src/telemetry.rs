@@ -41,11 +41,12 @@ impl Telemetry {
 }
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides the
-/// configured level. Libraries are held to warnings unless asked for.
+/// configured level. Libraries are held to warnings unless asked for; the
+/// access log (one line per request, at info) follows the configured level.
 pub fn init(config: &LogConfig) -> Telemetry {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "{level},sqlx=warn,sea_orm=warn,tower_http=info",
+            "{level},sqlx=warn,sea_orm=warn",
             level = config.level
         ))
     });

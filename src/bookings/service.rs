@@ -329,12 +329,24 @@ impl BookingService {
         let rows = due.limit(500).all(&self.db).await?;
         let mut moved = 0;
         for row in rows {
-            let txn = begin_write(&self.db).await?;
-            let change = self.transition(&txn, &row, to, &set).await?;
-            txn.commit().await?;
-            if let Some(change) = change {
-                moved += 1;
-                self.after(vec![change]).await;
+            // A booking that cannot move is logged and left for the next
+            // sweep; the others still move.
+            let change = async {
+                let txn = begin_write(&self.db).await?;
+                let change = self.transition(&txn, &row, to, &set).await?;
+                txn.commit().await?;
+                AppResult::Ok(change)
+            };
+            match change.await {
+                Ok(Some(change)) => {
+                    moved += 1;
+                    self.after(vec![change]).await;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(booking_id = %row.id, to = ?to, error = %e, "a booking could not be moved; skipped");
+                    metrics::counter!("roost_scheduler_skipped_total").increment(1);
+                }
             }
         }
         Ok(moved)

@@ -7,10 +7,16 @@
 
 mod duration;
 mod jwt_secret;
+mod unknown;
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{SocketAddr, ToSocketAddrs},
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
+use axum::http::HeaderName;
 use figment::{
     Figment,
     providers::{Env, Format, Serialized, Toml},
@@ -49,7 +55,10 @@ pub enum LogFormat {
 #[serde(default)]
 pub struct RawConfig {
     pub env: Environment,
-    pub bind: SocketAddr,
+    /// `host:port`; a host name is resolved once, at start-up.
+    pub bind: String,
+    /// Serve `/metrics` on this address instead of `bind`.
+    pub metrics_bind: Option<String>,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub database_max_connections: u32,
@@ -84,7 +93,8 @@ pub struct RawConfig {
     /// The share of traces recorded, 0 to 1 (a parent's decision, from a
     /// `traceparent` header, is followed).
     pub trace_sample_ratio: f64,
-    pub playground: bool,
+    /// Unset: on in development, off in production.
+    pub playground: Option<bool>,
     pub playground_assets_dir: Option<PathBuf>,
     /// Serve anonymous queries from the response cache (Redis when
     /// configured, in process otherwise).
@@ -94,7 +104,8 @@ pub struct RawConfig {
     pub response_cache_ttl: Duration,
     /// Answers larger than this are not cached.
     pub response_cache_max_bytes: usize,
-    pub introspection: bool,
+    /// Unset: on in development, off in production.
+    pub introspection: Option<bool>,
     pub max_query_depth: usize,
     pub max_query_complexity: usize,
     /// Root or aliased fields one operation may ask for.
@@ -107,6 +118,9 @@ pub struct RawConfig {
     /// Comma-separated origins allowed to call the API from a browser, or
     /// `*`. Unset: any origin in development, none in production.
     pub cors_origins: Option<String>,
+    /// Comma-separated request headers browsers may send from those
+    /// origins. Unset: [`DEFAULT_CORS_HEADERS`].
+    pub cors_headers: Option<String>,
     /// This server's address as clients reach it (for photo URLs).
     pub public_url: Option<String>,
     pub photos_dir: Option<PathBuf>,
@@ -181,7 +195,8 @@ impl Default for RawConfig {
     fn default() -> Self {
         Self {
             env: Environment::Development,
-            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            bind: "127.0.0.1:8000".into(),
+            metrics_bind: None,
             data_dir: PathBuf::from("roost-data"),
             database_url: None,
             database_max_connections: 10,
@@ -204,18 +219,19 @@ impl Default for RawConfig {
             otel_exporter_otlp_endpoint: None,
             otel_service_name: "roost".into(),
             trace_sample_ratio: 1.0,
-            playground: true,
+            playground: None,
             playground_assets_dir: None,
             response_cache: false,
             response_cache_ttl: Duration::from_secs(60),
             response_cache_max_bytes: 256 * 1024,
-            introspection: true,
+            introspection: None,
             max_query_depth: 12,
             max_query_complexity: 1000,
             max_query_aliases: 30,
             shutdown_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             cors_origins: None,
+            cors_headers: None,
             public_url: None,
             photos_dir: None,
             s3_bucket: None,
@@ -261,6 +277,8 @@ impl Default for RawConfig {
 pub struct Config {
     pub env: Environment,
     pub bind: SocketAddr,
+    /// Where `/metrics` is served apart from the API; unset: on `bind`.
+    pub metrics_bind: Option<SocketAddr>,
     pub data_dir: PathBuf,
     pub database: DatabaseConfig,
     pub redis: Option<RedisConfig>,
@@ -270,6 +288,8 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub request_timeout: Duration,
     pub cors_origins: Vec<String>,
+    /// Request headers allowed from those origins.
+    pub cors_headers: Vec<HeaderName>,
     /// Unset: `http://<bound address>`.
     pub public_url: Option<String>,
     pub storage: StorageConfig,
@@ -453,6 +473,81 @@ pub struct GraphqlConfig {
     pub max_aliases: usize,
 }
 
+/// The request headers browsers may send from allowed origins unless
+/// `ROOST_CORS_HEADERS` says otherwise: what GraphQL clients send (Apollo
+/// Client's client awareness and CSRF-prevention headers, its operation
+/// name) and W3C Trace Context, besides the basics.
+pub const DEFAULT_CORS_HEADERS: [&str; 10] = [
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "traceparent",
+    "tracestate",
+];
+
+fn cors_headers(list: Option<&str>) -> anyhow::Result<Vec<HeaderName>> {
+    let names: Vec<&str> = match list {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect(),
+        None => DEFAULT_CORS_HEADERS.to_vec(),
+    };
+    names
+        .into_iter()
+        .map(|name| {
+            HeaderName::try_from(name)
+                .map_err(|_| anyhow::anyhow!("ROOST_CORS_HEADERS: {name:?} is not a header name"))
+        })
+        .collect()
+}
+
+/// An address to listen on: `ip:port`, or `host:port` with the host
+/// resolved (its first IPv4 address, else its first address).
+fn socket_addr(setting: &str, value: &str) -> anyhow::Result<SocketAddr> {
+    let value = value.trim();
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    let addrs: Vec<SocketAddr> = value
+        .to_socket_addrs()
+        .with_context(|| {
+            format!(
+                "{setting}={value} is not an address to listen on (host:port, e.g. 127.0.0.1:8000)"
+            )
+        })?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| addrs.first())
+        .copied()
+        .with_context(|| format!("{setting}={value}: the host name has no address"))
+}
+
+/// A playground assets folder must hold every file the page loads.
+fn check_playground_assets(dir: &Path) -> anyhow::Result<()> {
+    let missing: Vec<&str> = crate::http::playground::LOCAL_FILES
+        .into_iter()
+        .filter(|file| !dir.join(file).is_file())
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "ROOST_PLAYGROUND_ASSETS_DIR={} lacks {}; fill it with \
+             scripts/fetch-playground-assets {0}",
+            dir.display(),
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
 fn percent(name: &str, value: Decimal) -> anyhow::Result<Decimal> {
     if value >= Decimal::ZERO && value <= Decimal::ONE_HUNDRED {
         Ok(value)
@@ -465,9 +560,9 @@ impl Default for GraphqlConfig {
     fn default() -> Self {
         let raw = RawConfig::default();
         Self {
-            playground: raw.playground,
+            playground: true,
             playground_assets_dir: raw.playground_assets_dir,
-            introspection: raw.introspection,
+            introspection: true,
             max_depth: raw.max_query_depth,
             max_complexity: raw.max_query_complexity,
             max_aliases: raw.max_query_aliases,
@@ -496,8 +591,10 @@ impl Config {
             if !file.exists() {
                 bail!("configuration file {} does not exist", file.display());
             }
+            unknown::check_file(&file)?;
             figment = figment.merge(Toml::file(file));
         }
+        unknown::check_env(std::env::vars_os().filter_map(|(name, _)| name.into_string().ok()))?;
         let figment = figment
             .merge(Env::raw().only(&BARE_ENV))
             .merge(Env::prefixed("ROOST_").ignore(&["CONFIG"]));
@@ -596,9 +693,23 @@ impl Config {
         argon2::Params::new(raw.argon2_memory_kib, raw.argon2_iterations, 1, None).map_err(
             |e| anyhow::anyhow!("ROOST_ARGON2_MEMORY_KIB / ROOST_ARGON2_ITERATIONS: {e}"),
         )?;
+        let bind = socket_addr("ROOST_BIND", &raw.bind)?;
+        let metrics_bind = match raw.metrics_bind.as_deref().map(str::trim) {
+            Some(addr) if !addr.is_empty() => Some(socket_addr("ROOST_METRICS_BIND", addr)?),
+            _ => None,
+        };
+        let playground = raw.playground.unwrap_or(!production);
+        let playground_assets_dir = raw
+            .playground_assets_dir
+            .filter(|p| !p.as_os_str().is_empty());
+        if let (true, Some(dir)) = (playground, &playground_assets_dir) {
+            check_playground_assets(dir)?;
+        }
+        let introspection = raw.introspection.unwrap_or(!production);
         Ok(Self {
             env: raw.env,
-            bind: raw.bind,
+            bind,
+            metrics_bind,
             data_dir: raw.data_dir.clone(),
             database: DatabaseConfig {
                 url: database_url.into(),
@@ -640,9 +751,9 @@ impl Config {
                 },
             },
             graphql: GraphqlConfig {
-                playground: raw.playground,
-                playground_assets_dir: raw.playground_assets_dir,
-                introspection: raw.introspection,
+                playground,
+                playground_assets_dir,
+                introspection,
                 max_depth: raw.max_query_depth,
                 max_complexity: raw.max_query_complexity,
                 max_aliases: raw.max_query_aliases,
@@ -679,7 +790,7 @@ impl Config {
                 manifest: persisted_queries_file,
                 ttl: raw.persisted_queries_ttl.max(Duration::from_secs(1)),
                 max_entries: raw.persisted_queries_max_entries.max(1),
-                allow_introspection: raw.introspection,
+                allow_introspection: introspection,
             },
             realtime: RealtimeConfig {
                 ping_interval: raw.ws_ping_interval.max(Duration::from_millis(100)),
@@ -746,6 +857,7 @@ impl Config {
                 None if production => Vec::new(),
                 None => vec!["*".to_owned()],
             },
+            cors_headers: cors_headers(raw.cors_headers.as_deref())?,
         })
     }
 
@@ -829,6 +941,80 @@ mod tests {
         assert!(err.to_string().contains("DATABASE_READ_URL"), "{err}");
         let none = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
         assert!(none.database.read.is_none());
+    }
+
+    #[test]
+    fn a_host_name_to_listen_on_is_resolved() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        let cfg = Config::from_figment(figment(&[
+            ("data_dir", path),
+            ("bind", "localhost:8123"),
+            ("metrics_bind", "0.0.0.0:9100"),
+        ]))
+        .expect("valid");
+        assert_eq!(cfg.bind, SocketAddr::from(([127, 0, 0, 1], 8123)));
+        assert_eq!(
+            cfg.metrics_bind,
+            Some(SocketAddr::from(([0, 0, 0, 0], 9100)))
+        );
+        let cfg = Config::from_figment(figment(&[("data_dir", path), ("bind", "[::1]:8000")]))
+            .expect("valid");
+        assert_eq!(cfg.bind, "[::1]:8000".parse().expect("address"));
+        assert_eq!(cfg.metrics_bind, None);
+        let err = Config::from_figment(figment(&[("data_dir", path), ("metrics_bind", "9100")]))
+            .expect_err("no host");
+        assert!(
+            err.to_string()
+                .starts_with("ROOST_METRICS_BIND=9100 is not an address"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn production_turns_the_playground_and_introspection_off_by_default() {
+        let secret = "0123456789abcdef0123456789abcdef0123456789";
+        let production = |more: &[(&str, bool)]| {
+            let mut f = figment(&[("env", "production"), ("jwt_secret", secret)]);
+            for (k, v) in more {
+                f = f.merge(Serialized::default(k, v));
+            }
+            Config::from_figment(f).expect("valid")
+        };
+        let cfg = production(&[]);
+        assert!(!cfg.graphql.playground);
+        assert!(!cfg.graphql.introspection);
+        assert!(!cfg.persisted_queries.allow_introspection);
+        let cfg = production(&[("playground", true), ("introspection", true)]);
+        assert!(cfg.graphql.playground);
+        assert!(cfg.graphql.introspection);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let dev = Config::from_figment(figment(&[(
+            "data_dir",
+            dir.path().to_str().expect("utf-8"),
+        )]))
+        .expect("valid");
+        assert!(dev.graphql.playground && dev.graphql.introspection);
+    }
+
+    #[test]
+    fn cors_headers_default_to_what_clients_send() {
+        assert_eq!(
+            cors_headers(None)
+                .expect("valid")
+                .iter()
+                .map(HeaderName::as_str)
+                .collect::<Vec<_>>(),
+            DEFAULT_CORS_HEADERS
+        );
+        assert_eq!(
+            cors_headers(Some("X-Tenant, ,authorization"))
+                .expect("valid")
+                .iter()
+                .map(HeaderName::as_str)
+                .collect::<Vec<_>>(),
+            ["x-tenant", "authorization"]
+        );
     }
 
     #[test]

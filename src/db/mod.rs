@@ -25,6 +25,8 @@ use crate::config::DatabaseConfig;
 
 /// How long a SQLite writer waits for another to finish before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<DatabaseConnection> {
     Ok(connect_counted(config).await?.0)
@@ -117,11 +119,15 @@ async fn connect_url(
     max_connections: u32,
     setting: &str,
 ) -> anyhow::Result<DatabaseConnection> {
-    let mut options = ConnectOptions::new(url.expose_secret().to_owned());
+    let url = url.expose_secret();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        probe_postgres(url, setting).await?;
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
         .min_connections(0)
-        .connect_timeout(Duration::from_secs(5))
+        .connect_timeout(CONNECT_TIMEOUT)
         .acquire_timeout(Duration::from_secs(10))
         .idle_timeout(Duration::from_secs(300))
         .sqlx_logging(false)
@@ -136,6 +142,41 @@ async fn connect_url(
     Database::connect(options)
         .await
         .with_context(|| format!("could not connect to the database at {setting}"))
+}
+
+/// Opens one connection and closes it. The pool retries a refused
+/// connection until its acquire timeout and then reports only the timeout;
+/// one attempt of its own says at once what is wrong ("connection refused
+/// to 127.0.0.1:5433"). The URL's password never appears in the error.
+async fn probe_postgres(url: &str, setting: &str) -> anyhow::Result<()> {
+    use sea_orm::sqlx::{
+        self, Connection,
+        postgres::{PgConnectOptions, PgConnection},
+    };
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{setting} is not a valid PostgreSQL URL"))?;
+    let target = match options.get_socket() {
+        Some(dir) => format!("the socket in {}", dir.display()),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let failed =
+        |why: String| anyhow::anyhow!("could not connect to the database at {setting}: {why}");
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            Ok(())
+        }
+        Ok(Err(sqlx::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(failed(format!("connection refused to {target}")))
+        }
+        Ok(Err(sqlx::Error::Io(e))) => Err(failed(format!("{target}: {e}"))),
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(_) => Err(failed(format!(
+            "no answer from {target} within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at

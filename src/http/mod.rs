@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::{
     Router,
     extract::{Request, State},
-    http::{HeaderName, HeaderValue, Method, header},
+    http::{HeaderName, HeaderValue, Method},
     middleware,
     response::Response,
     routing::{get, post},
@@ -49,12 +49,15 @@ pub fn router(state: AppState) -> Router {
     let mut router = api
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
-        .route("/metrics", get(metrics::render))
         .route("/webhooks/stripe", post(webhooks::stripe))
         .route(
             &format!("{}/{{*key}}", crate::storage::PHOTOS_ROUTE),
             get(crate::storage::serve),
         );
+    // With ROOST_METRICS_BIND, /metrics is served there only.
+    if state.config.metrics_bind.is_none() {
+        router = router.route("/metrics", get(metrics::render));
+    }
     if let (true, Some(dir)) = (
         state.config.graphql.playground,
         state.config.graphql.playground_assets_dir.clone(),
@@ -100,6 +103,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// `/metrics` alone, for `ROOST_METRICS_BIND`.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+}
+
 /// `/graphql/ws` speaks only WebSocket.
 async fn ws_only(State(state): State<AppState>, req: Request) -> Response {
     websocket::upgrade(state, req).await
@@ -118,12 +128,7 @@ fn cors(state: &AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            REQUEST_ID,
-        ])
+        .allow_headers(state.config.cors_headers.clone())
         .expose_headers([REQUEST_ID])
         .max_age(Duration::from_secs(600))
 }

@@ -5,6 +5,10 @@
 //! folder instead (at `/graphql/assets/`), for machines without internet.
 //! `scripts/fetch-playground-assets` fills such a folder.
 //!
+//! When a file cannot load (no internet, a blocked CDN, a file missing from
+//! the folder), the page says so, names the files, and says how to serve
+//! them from this server, instead of staying blank.
+//!
 //! Subscriptions go over graphql-transport-ws; the `Authorization` header
 //! typed in GraphiQL's headers pane is sent in `connection_init` too, so a
 //! signed-in user's subscriptions work exactly as their queries do.
@@ -56,12 +60,18 @@ pub const LOCAL_FILES: [&str; 5] = [
     GRAPHQL_WS.file,
 ];
 
+/// Each file reports its own failure to load (see [`FALLBACK`]).
+const ON_ERROR: &str = r#"onerror="roostAssetFailed(this)""#;
+
 fn script(asset: &Asset, local: bool) -> String {
     if local {
-        format!(r#"<script src="{ASSETS_PATH}/{}"></script>"#, asset.file)
+        format!(
+            r#"<script src="{ASSETS_PATH}/{}" {ON_ERROR}></script>"#,
+            asset.file
+        )
     } else {
         format!(
-            r#"<script src="{}" integrity="{}" crossorigin="anonymous"></script>"#,
+            r#"<script src="{}" integrity="{}" crossorigin="anonymous" {ON_ERROR}></script>"#,
             asset.cdn, asset.integrity
         )
     }
@@ -70,19 +80,78 @@ fn script(asset: &Asset, local: bool) -> String {
 fn stylesheet(asset: &Asset, local: bool) -> String {
     if local {
         format!(
-            r#"<link rel="stylesheet" href="{ASSETS_PATH}/{}" />"#,
+            r#"<link rel="stylesheet" href="{ASSETS_PATH}/{}" {ON_ERROR} />"#,
             asset.file
         )
     } else {
         format!(
-            r#"<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous" />"#,
+            r#"<link rel="stylesheet" href="{}" integrity="{}" crossorigin="anonymous" {ON_ERROR} />"#,
             asset.cdn, asset.integrity
         )
     }
 }
 
+/// Runs before the files load: collects the ones that fail.
+const COLLECT_FAILURES: &str = r#"<script>
+  window.roostFailedAssets = [];
+  function roostAssetFailed(el) { window.roostFailedAssets.push(el.src || el.href); }
+</script>"#;
+
+/// Shown instead of the playground when a file did not load.
+fn fallback(local: bool) -> String {
+    let how = if local {
+        format!(
+            "<p>They are served from this server's <code>ROOST_PLAYGROUND_ASSETS_DIR</code> \
+             (at <code>{ASSETS_PATH}/</code>), which lacks them or could not be read. \
+             Fill that folder again with <code>scripts/fetch-playground-assets DIR</code> \
+             and restart Roost.</p>"
+        )
+    } else {
+        "<p>They come from a public CDN (unpkg.com), which this browser could not reach: \
+         no internet access, a proxy or a firewall. To serve them from Roost itself, run \
+         <code>scripts/fetch-playground-assets roost-playground</code> (it takes them from \
+         the npm registry) on a machine that can, and start Roost with \
+         <code>ROOST_PLAYGROUND_ASSETS_DIR=roost-playground</code>.</p>"
+            .to_owned()
+    };
+    format!(
+        r#"<div id="roost-playground-unavailable" hidden>
+<h1>The playground could not load</h1>
+<p>These files did not load:</p>
+<ul id="roost-failed-assets"></ul>
+{how}
+<p>The API itself is unaffected: send GraphQL requests to <code>POST /graphql</code>.</p>
+</div>"#
+    )
+}
+
+/// Whether everything loaded: the page's script renders GraphiQL only then.
+const SHOW_FALLBACK: &str = r#"
+  function roostPlaygroundMissing() {
+    const failed = window.roostFailedAssets.slice();
+    const globals = { React: 'react', ReactDOM: 'react-dom', GraphiQL: 'graphiql', graphqlWs: 'graphql-ws' };
+    for (const name of Object.keys(globals)) {
+      if (typeof window[name] === 'undefined' && !failed.some((u) => u.includes(globals[name]))) {
+        failed.push(globals[name]);
+      }
+    }
+    if (failed.length === 0) return false;
+    const list = document.getElementById('roost-failed-assets');
+    for (const url of failed) {
+      const item = document.createElement('li');
+      item.textContent = url;
+      list.appendChild(item);
+    }
+    document.getElementById('graphiql').remove();
+    document.getElementById('roost-playground-unavailable').hidden = false;
+    return true;
+  }
+"#;
+
 const BODY: &str = r#"<div id="graphiql">Loading the Roost playground…</div>
 <script>
+  if (!roostPlaygroundMissing()) startPlayground();
+  function startPlayground() {
   const httpUrl = new URL('/graphql', window.location.href).toString();
   const wsUrl = httpUrl.replace(/^http/, 'ws');
   // One WebSocket client per Authorization value, so signing in (pasting a
@@ -165,6 +234,7 @@ query Search {
       shouldPersistHeaders: true,
     }),
   );
+  }
 </script>"#;
 
 pub fn page(local_assets: bool) -> Html<String> {
@@ -175,7 +245,9 @@ pub fn page(local_assets: bool) -> Html<String> {
 <meta charset="utf-8" />
 <meta name="viewport" content="width=device-width, initial-scale=1" />
 <title>Roost GraphQL playground</title>
-<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}</style>
+<style>body {{ margin: 0; height: 100vh; }} #graphiql {{ height: 100vh; }}
+#roost-playground-unavailable {{ font-family: sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }}</style>
+{COLLECT_FAILURES}
 {css}
 {react}
 {react_dom}
@@ -183,6 +255,8 @@ pub fn page(local_assets: bool) -> Html<String> {
 {graphql_ws}
 </head>
 <body>
+{fallback}
+<script>{SHOW_FALLBACK}</script>
 {BODY}
 </body>
 </html>
@@ -192,5 +266,38 @@ pub fn page(local_assets: bool) -> Html<String> {
         react_dom = script(&REACT_DOM, local_assets),
         graphiql = script(&GRAPHIQL_JS, local_assets),
         graphql_ws = script(&GRAPHQL_WS, local_assets),
+        fallback = fallback(local_assets),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The script that fills a local folder checks each file against the
+    /// page's pins: the two must name the same files and hashes.
+    #[test]
+    fn the_fetch_script_pins_what_the_page_pins() {
+        let script = include_str!("../../scripts/fetch-playground-assets");
+        for asset in [REACT, REACT_DOM, GRAPHIQL_JS, GRAPHIQL_CSS, GRAPHQL_WS] {
+            let sha = asset.integrity.trim_start_matches("sha384-");
+            let line = script
+                .lines()
+                .find(|l| l.contains(&format!(" {} {sha}", asset.file)))
+                .unwrap_or_else(|| panic!("{} with {sha} is not in the script", asset.file));
+            // "package@version path": the CDN address is unpkg's for that file.
+            let mut words = line.trim().trim_matches('"').split(' ');
+            let (package, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+            assert_eq!(asset.cdn, format!("https://unpkg.com/{package}/{path}"));
+        }
+    }
+
+    #[test]
+    fn every_file_reports_its_failure() {
+        for local in [false, true] {
+            let Html(page) = page(local);
+            assert_eq!(page.matches(ON_ERROR).count(), LOCAL_FILES.len());
+            assert!(page.contains(r#"<div id="roost-playground-unavailable" hidden>"#));
+        }
+    }
 }

@@ -6,11 +6,12 @@
 
 use std::{
     collections::{HashMap, hash_map::Entry},
+    future::Future,
     time::{Duration, Instant},
 };
 
 use chrono::Utc;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -74,28 +75,56 @@ pub async fn run(bookings: BookingService, jobs: Jobs, every: Duration, stop: Ca
             () = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        if let Err(e) = sweep(&bookings, &jobs, &mut requeued).await {
-            tracing::error!(error = format!("{e:#}"), "a scheduler sweep failed");
-            metrics::counter!("roost_scheduler_failures_total").increment(1);
-        }
+        sweep(&bookings, &jobs, &mut requeued).await;
     }
 }
 
-pub async fn sweep(
-    bookings: &BookingService,
-    jobs: &Jobs,
-    requeued: &mut Requeued,
-) -> anyhow::Result<()> {
-    let expired = bookings.expire_holds().await?;
-    let unanswered = bookings.expire_requests().await?;
-    let completed = bookings.complete_stays().await?;
+/// One tick: every sweep runs whatever the others did. A sweep that fails
+/// is logged and counted (`roost_scheduler_failures_total` by sweep) and
+/// tried again on the next tick; within the booking sweeps, a booking that
+/// cannot move is skipped the same way and the others still move.
+pub async fn sweep(bookings: &BookingService, jobs: &Jobs, requeued: &mut Requeued) {
+    let expired = part("expire_holds", bookings.expire_holds()).await;
+    let unanswered = part("expire_requests", bookings.expire_requests()).await;
+    let completed = part("complete_stays", bookings.complete_stays()).await;
     if expired + unanswered + completed > 0 {
         tracing::info!(expired, unanswered, completed, "scheduler moved bookings");
     }
     let db = bookings.db();
+    part(
+        "requeue_payments",
+        requeue_payments(db, jobs, &mut *requeued),
+    )
+    .await;
+    part("requeue_emails", requeue_emails(db, jobs, &mut *requeued)).await;
+    if requeued.housekeeping_due() {
+        part("housekeeping", housekeeping(db, jobs)).await;
+    }
+}
+
+/// Runs one sweep; its failure is logged and counted, and reads as nothing done.
+async fn part<T: Default, E: std::fmt::Display>(
+    name: &'static str,
+    work: impl Future<Output = Result<T, E>>,
+) -> T {
+    match work.await {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::error!(sweep = name, error = %e, "a scheduler sweep failed");
+            metrics::counter!("roost_scheduler_failures_total", "sweep" => name).increment(1);
+            T::default()
+        }
+    }
+}
+
+/// Payments not settled for their booking's state: processing too long,
+/// held for a booking that is confirmed or over, taken for a cancelled one.
+async fn requeue_payments(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    requeued: &mut Requeued,
+) -> anyhow::Result<()> {
     let stale = Utc::now() - STALE;
-    // A payment not settled for its booking's state: processing too long,
-    // held for a booking that is confirmed or over, taken for a cancelled one.
     let unsettled: Vec<Uuid> = entity::payment::Entity::find()
         .select_only()
         .column(entity::payment::Column::Id)
@@ -133,11 +162,20 @@ pub async fn sweep(
             jobs.enqueue(Job::SettlePayment { payment_id }).await;
         }
     }
+    Ok(())
+}
+
+/// Notifications whose email was never sent.
+async fn requeue_emails(
+    db: &DatabaseConnection,
+    jobs: &Jobs,
+    requeued: &mut Requeued,
+) -> anyhow::Result<()> {
     let unsent: Vec<Uuid> = entity::notification::Entity::find()
         .select_only()
         .column(entity::notification::Column::Id)
         .filter(entity::notification::Column::EmailedAt.is_null())
-        .filter(entity::notification::Column::CreatedAt.lt(stale))
+        .filter(entity::notification::Column::CreatedAt.lt(Utc::now() - STALE))
         .limit(500)
         .into_tuple()
         .all(db)
@@ -147,15 +185,18 @@ pub async fn sweep(
             jobs.enqueue(Job::SendEmail { notification_id }).await;
         }
     }
-    if requeued.housekeeping_due() {
-        let jobs_pruned = jobs.prune().await?;
-        let sessions_purged = entity::session::Entity::delete_many()
-            .filter(entity::session::Column::ExpiresAt.lt(Utc::now() - SESSION_KEPT))
-            .exec(db)
-            .await?
-            .rows_affected;
-        tracing::info!(jobs_pruned, sessions_purged, "housekeeping");
-    }
+    Ok(())
+}
+
+/// Finished jobs and long-expired sessions go.
+async fn housekeeping(db: &DatabaseConnection, jobs: &Jobs) -> anyhow::Result<()> {
+    let jobs_pruned = jobs.prune().await?;
+    let sessions_purged = entity::session::Entity::delete_many()
+        .filter(entity::session::Column::ExpiresAt.lt(Utc::now() - SESSION_KEPT))
+        .exec(db)
+        .await?
+        .rows_affected;
+    tracing::info!(jobs_pruned, sessions_purged, "housekeeping");
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod helpers;
 
 mod auth_gate;
 mod bookings;
+mod browser;
 mod config;
 mod currencies;
 mod every_field;
@@ -20,6 +21,7 @@ mod locations;
 mod login;
 mod messaging;
 mod migrations;
+mod operating;
 mod payments;
 mod persisted_queries;
 mod photos;

@@ -356,7 +356,9 @@ async fn browsers_get_the_playground_wired_for_subscriptions() {
 #[tokio::test]
 async fn the_playground_can_load_its_assets_from_a_local_folder() {
     let assets = tempfile::tempdir().expect("tempdir");
-    std::fs::write(assets.path().join("graphiql.min.js"), "/* graphiql */").expect("write");
+    for file in roost::http::playground::LOCAL_FILES {
+        std::fs::write(assets.path().join(file), format!("/* {file} */")).expect("write");
+    }
     let dir = assets.path().to_string_lossy().to_string();
     let app = spawn_with(|f| f.merge(("playground_assets_dir", dir))).await;
     let html = app
@@ -381,7 +383,7 @@ async fn the_playground_can_load_its_assets_from_a_local_folder() {
         .await
         .expect("sent");
     assert_eq!(js.status(), 200);
-    assert_eq!(js.text().await.expect("text"), "/* graphiql */");
+    assert_eq!(js.text().await.expect("text"), "/* graphiql.min.js */");
 }
 
 #[tokio::test]
