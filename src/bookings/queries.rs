@@ -79,7 +79,6 @@ impl BookingQuery {
     }
 
     /// The viewer's bookings as a guest, newest check-in first.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn my_bookings(
         &self,
         ctx: &Context<'_>,
@@ -104,7 +103,6 @@ impl BookingQuery {
     }
 
     /// Bookings of every property the viewer hosts, newest check-in first.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn host_bookings(
         &self,
         ctx: &Context<'_>,

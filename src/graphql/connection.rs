@@ -47,20 +47,6 @@ pub fn page_size(first: Option<i32>, default: i32) -> AppResult<u64> {
     }
 }
 
-/// What a connection's selection costs (RULES.md section 9): its page size
-/// times its children, so `first: 100` costs ten times `first: 10`. A page
-/// size out of range costs one page of one: the resolver refuses it with
-/// BAD_USER_INPUT naming the argument, which says more than a cost would.
-pub fn cost(first: Option<i32>, default: i32, child_complexity: usize) -> usize {
-    let page = match first.unwrap_or(default) {
-        n @ 1..=MAX_PAGE => n,
-        _ => 1,
-    };
-    usize::try_from(page)
-        .unwrap_or(1)
-        .saturating_mul(child_complexity.max(1))
-}
-
 /// Cursors are base64url JSON of whatever a listing sorts by; clients must
 /// treat them as opaque.
 pub fn encode_cursor<T: Serialize>(position: &T) -> String {

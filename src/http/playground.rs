@@ -176,11 +176,35 @@ const BODY: &str = r#"<div id="graphiql">Loading the Roost playground…</div>
       .map((k) => headers[k])[0] || null;
     return GraphiQL.createFetcher({ url: httpUrl, wsClient: wsClient(auth) })(params, opts);
   }
-  const defaultQuery = `# Welcome to Roost.
+  const defaultQuery = __WELCOME__;
+  ReactDOM.createRoot(document.getElementById('graphiql')).render(
+    React.createElement(GraphiQL, {
+      fetcher,
+      defaultQuery,
+      defaultEditorToolsVisibility: true,
+      shouldPersistHeaders: true,
+    }),
+  );
+  }
+</script>"#;
+
+/// The document the playground opens with: the README's walkthrough, from
+/// registering to a confirmed booking. Its operations share one set of
+/// variables (`checkIn`, `checkOut`, then the `propertyId` and `bookingId`
+/// that Search and Book answer); a test runs them in order on the demo data.
+pub const WELCOME: &str = r#"# Welcome to Roost.
 #
-# Register (or log in), then put the accessToken in the Headers pane:
-#   { "Authorization": "Bearer <accessToken>" }
-# and ask who you are with the "Me" operation.
+# 1. Run Register (or Login), then put its accessToken in the Headers pane:
+#      { "Authorization": "Bearer <accessToken>" }
+#    and run Me to see who you are.
+# 2. Set the Variables pane to two dates within the next year, e.g.
+#      { "checkIn": "2027-03-10", "checkOut": "2027-03-13" }
+#    and run Search (start the server with --demo for listings to find):
+#    every listing it finds takes instant bookings for those nights and two
+#    guests.
+# 3. Add "propertyId": "<an id Search found>" to the variables, run Book,
+#    then add "bookingId": "<the booking's id>" and run Pay. A moment later
+#    Booking shows it CONFIRMED and its payment SUCCEEDED.
 
 mutation Register {
   register(input: {
@@ -206,10 +230,9 @@ query Me {
   me { id firstName lastName email role }
 }
 
-# Listings: start the server with --demo for a dataset to search.
-query Search {
+query Search($checkIn: Date!, $checkOut: Date!) {
   properties(
-    filter: { city: "Lisbon", guests: 2, amenities: ["wifi"] }
+    filter: { checkIn: $checkIn, checkOut: $checkOut, guests: 2, instantBook: true }
     orderBy: PRICE_ASC
     first: 10
   ) {
@@ -217,25 +240,35 @@ query Search {
     nodes {
       id
       title
+      instantBook
+      location { city country }
       pricePerNight { amount currency }
+      quote(checkIn: $checkIn, checkOut: $checkOut, guests: 2) { total { amount currency } }
       rating { average count }
       photos { url caption }
       host { firstName }
     }
-    pageInfo { hasNextPage endCursor }
   }
 }
-`;
-  ReactDOM.createRoot(document.getElementById('graphiql')).render(
-    React.createElement(GraphiQL, {
-      fetcher,
-      defaultQuery,
-      defaultEditorToolsVisibility: true,
-      shouldPersistHeaders: true,
-    }),
-  );
+
+mutation Book($propertyId: ID!, $checkIn: Date!, $checkOut: Date!) {
+  createBooking(input: { propertyId: $propertyId, checkIn: $checkIn, checkOut: $checkOut, guests: 2 }) {
+    id status total { amount currency } expiresAt
   }
-</script>"#;
+}
+
+# An idempotency key stands for one payment: sending it again answers the
+# same payment. After a declined card, pay again with a new key.
+mutation Pay($bookingId: ID!) {
+  payBooking(input: { bookingId: $bookingId, paymentMethod: "pm_card_visa", idempotencyKey: "my-first-booking" }) {
+    id status
+  }
+}
+
+query Booking($bookingId: ID!) {
+  booking(id: $bookingId) { status payment { status failureReason } }
+}
+"#;
 
 pub fn page(local_assets: bool) -> Html<String> {
     Html(format!(
@@ -257,7 +290,7 @@ pub fn page(local_assets: bool) -> Html<String> {
 <body>
 {fallback}
 <script>{SHOW_FALLBACK}</script>
-{BODY}
+{body}
 </body>
 </html>
 "#,
@@ -267,6 +300,10 @@ pub fn page(local_assets: bool) -> Html<String> {
         graphiql = script(&GRAPHIQL_JS, local_assets),
         graphql_ws = script(&GRAPHQL_WS, local_assets),
         fallback = fallback(local_assets),
+        body = BODY.replace(
+            "__WELCOME__",
+            &serde_json::to_string(WELCOME).unwrap_or_else(|_| "''".to_owned())
+        ),
     ))
 }
 

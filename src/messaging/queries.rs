@@ -78,7 +78,6 @@ pub async fn connection(
 #[Object]
 impl MessagingQuery {
     /// The viewer's conversations, most recently updated first.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn conversations(
         &self,
         ctx: &Context<'_>,

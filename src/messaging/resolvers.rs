@@ -86,9 +86,6 @@ impl Conversation {
     }
 
     /// Newest last; page backwards with last/before.
-    #[graphql(
-        complexity = "crate::graphql::connection::cost(first.or(last), 20, child_complexity)"
-    )]
     async fn messages(
         &self,
         ctx: &Context<'_>,

@@ -24,7 +24,6 @@ pub struct NotificationQuery;
 #[Object]
 impl NotificationQuery {
     /// The viewer's notifications, newest first.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,

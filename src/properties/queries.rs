@@ -196,7 +196,6 @@ impl PropertyQuery {
     }
 
     /// Searches LISTED properties. first is at most 100.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn properties(
         &self,
         ctx: &Context<'_>,
@@ -236,7 +235,6 @@ impl PropertyQuery {
     }
 
     /// The viewer's wishlist.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn saved_properties(
         &self,
         ctx: &Context<'_>,

@@ -194,7 +194,6 @@ impl Property {
         &self.rating
     }
 
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 10, child_complexity)")]
     async fn reviews(
         &self,
         ctx: &Context<'_>,
@@ -260,7 +259,6 @@ impl Property {
     }
 
     /// Only the host and admins may read it; FORBIDDEN for everyone else.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn bookings(
         &self,
         ctx: &Context<'_>,

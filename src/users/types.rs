@@ -158,7 +158,6 @@ impl User {
     }
 
     /// Listed properties of this host (all statuses when the viewer is this host or an admin).
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn listings(
         &self,
         ctx: &Context<'_>,
@@ -210,7 +209,6 @@ impl User {
         crate::reviews::queries::host_rating(self.host_rating_sum, self.host_rating_count)
     }
 
-    #[graphql(complexity = "crate::graphql::connection::cost(first, 20, child_complexity)")]
     async fn reviews_written(
         &self,
         ctx: &Context<'_>,

@@ -342,6 +342,22 @@ impl TestApp {
             .await
     }
 
+    /// What places this server's public points (for seeding it).
+    pub fn points(&self) -> roost::properties::location::PublicPoints {
+        roost::properties::location::PublicPoints::new(self.config.auth.jwt_secret.bytes())
+    }
+
+    /// Seeds the reference dataset at `scale` (0.02 is `serve --demo`'s).
+    pub async fn seed(&self, scale: f64, seed: u64) -> roost::seed::SeedReport {
+        let passwords = roost::auth::passwords::Passwords::new(256, 1)
+            .await
+            .expect("passwords");
+        let options = roost::seed::SeedOptions { scale, seed };
+        roost::seed::seed(&self.db, &passwords, &self.points(), options)
+            .await
+            .expect("seed")
+    }
+
     /// Makes a user an admin the way an operator would.
     pub async fn make_admin(&self, email: &str) {
         let db = roost::db::connect(&self.config.database)

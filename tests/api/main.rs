@@ -43,5 +43,6 @@ mod stripe;
 mod subscriptions;
 mod tracing_export;
 mod transport;
+mod walkthrough;
 mod websocket;
 mod worker;

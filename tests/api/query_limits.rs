@@ -70,16 +70,7 @@ const CARD: &str = "id title pricePerNight { amount currency } \
 
 /// 50 listings (the seed at 1%), each given 5 photos.
 async fn fifty_listings_with_five_photos(app: &TestApp) {
-    let passwords = roost::auth::passwords::Passwords::new(256, 1)
-        .await
-        .expect("passwords");
-    let options = roost::seed::SeedOptions {
-        scale: 0.01,
-        seed: 1,
-    };
-    let report = roost::seed::seed(&app.db, &passwords, options)
-        .await
-        .expect("seed");
+    let report = app.seed(0.01, 1).await;
     assert_eq!(report.properties, 50);
     let listings = entity::property::Entity::find()
         .all(&app.db)

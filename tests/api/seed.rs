@@ -73,7 +73,7 @@ async fn seeded(scale: f64, seed_number: u64) -> crate::helpers::TestApp {
     let report = seed::seed(
         &app.db,
         &passwords,
-        &roost::properties::location::PublicPoints::new(app.config.auth.jwt_secret.bytes()),
+        &app.points(),
         SeedOptions {
             scale,
             seed: seed_number,
@@ -443,7 +443,7 @@ async fn seeded_users_sign_in_and_find_listings_in_every_city() {
     let again = seed::seed(
         &app.db,
         &passwords,
-        &roost::properties::location::PublicPoints::new(app.config.auth.jwt_secret.bytes()),
+        &app.points(),
         SeedOptions {
             scale: 0.1,
             seed: 1,
