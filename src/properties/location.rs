@@ -106,7 +106,10 @@ impl PublicPoints {
         let scale = lat.to_radians().cos().max(1e-9);
         let lng =
             wrap(longitude + (metres * angle.sin() / (per_degree * scale)).clamp(-180.0, 180.0));
-        (round(lat).clamp(-90.0, 90.0), wrap(round(lng)))
+        // Rounded last: arithmetic after rounding would leave binary noise
+        // (135.77999999999997) where three decimals are meant. A value
+        // within the bounds stays within them when rounded.
+        (round(lat), round(lng))
     }
 }
 
@@ -156,8 +159,13 @@ mod tests {
         2.0 * 6_371_008.8 * h.sqrt().asin()
     }
 
+    /// At most three decimals as written (the shortest form that reads
+    /// back, which is what JSON carries).
     fn places(v: f64) -> bool {
-        ((v * 1000.0).round() / 1000.0 - v).abs() < 1e-9
+        format!("{v}")
+            .split('.')
+            .nth(1)
+            .is_none_or(|d| d.len() <= 3)
     }
 
     #[test]
