@@ -82,19 +82,20 @@ fn of_listing(listing: SelectionField<'_>) -> Columns {
 
 /// A location is exact or public by the viewer (from the host's id, always
 /// read): the public address is made of the city and country, and the public
-/// point is read, or placed from the real one when the row has none.
+/// point is read, or placed from the real one when the row has none. The
+/// stored public point is read whatever the selection, so that a location
+/// is never placed again for nothing.
 fn of_location(location: SelectionField<'_>) -> Columns {
-    let point = columns![Latitude, Longitude, PublicLatitude, PublicLongitude];
     location
         .selection_set()
         .map(|f| match f.name() {
             "address" => columns![Address, City, Country],
             "city" => columns![City],
             "country" => columns![Country],
-            "latitude" | "longitude" => point,
+            "latitude" | "longitude" => columns![Latitude, Longitude],
             _ => Columns::NONE,
         })
-        .fold(Columns::NONE, Columns::union)
+        .fold(columns![PublicLatitude, PublicLongitude], Columns::union)
 }
 
 fn of_rating(rating: SelectionField<'_>) -> Columns {

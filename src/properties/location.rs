@@ -16,13 +16,12 @@
 //! by place.
 
 use hmac::{Hmac, Mac};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, sea_query::Expr,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::search::KM_PER_DEGREE;
+use crate::db::Placeholders;
 use entity::property::{Column as P, Entity as Properties};
 
 /// How far the public point is from the real one before rounding, in
@@ -113,9 +112,9 @@ impl PublicPoints {
     }
 }
 
-/// Places the public point of every listing that has none, a batch at a
-/// time. Idempotent: the point of a listing is always the same, so servers
-/// that start together write the same values.
+/// Places the public point of every listing that has none, 500 at a time
+/// (one statement each). Idempotent: the point of a listing is always the
+/// same, so servers that start together write the same values.
 pub async fn fill_missing(
     db: &impl ConnectionTrait,
     points: &PublicPoints,
@@ -133,15 +132,28 @@ pub async fn fill_missing(
         if batch.is_empty() {
             return Ok(filled);
         }
-        for (id, latitude, longitude) in &batch {
-            let (lat, lng) = points.of(*id, *latitude, *longitude);
-            Properties::update_many()
-                .col_expr(P::PublicLatitude, Expr::value(lat))
-                .col_expr(P::PublicLongitude, Expr::value(lng))
-                .filter(P::Id.eq(*id))
-                .exec(db)
-                .await?;
-        }
+        // UPDATE ... SET public_latitude = CASE id WHEN .. THEN .. END, ...
+        // WHERE id IN (..): the same statement on both databases.
+        let placed: Vec<(Uuid, (f64, f64))> = batch
+            .iter()
+            .map(|(id, lat, lng)| (*id, points.of(*id, *lat, *lng)))
+            .collect();
+        let mut p = Placeholders::new(db.get_database_backend());
+        let mut case = |pick: fn((f64, f64)) -> f64| {
+            let arms: String = placed
+                .iter()
+                .map(|(id, point)| format!(" WHEN {} THEN {}", p.bind(*id), p.bind(pick(*point))))
+                .collect();
+            format!("CASE id{arms} END")
+        };
+        let (lat, lng) = (case(|p| p.0), case(|p| p.1));
+        let ids: Vec<String> = placed.iter().map(|(id, _)| p.bind(*id)).collect();
+        let sql = format!(
+            "UPDATE properties SET public_latitude = {lat}, public_longitude = {lng} \
+             WHERE id IN ({})",
+            ids.join(", ")
+        );
+        db.execute_raw(p.statement(sql)).await?;
         filled += batch.len();
     }
 }

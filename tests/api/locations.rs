@@ -273,3 +273,62 @@ async fn searches_by_place_see_only_the_public_point() {
     );
     assert!(metres(moved, after) <= 1_000.0);
 }
+
+/// Rows written by other tools (a bulk load) have no public point: reads
+/// place it the same way the server will store it, search by place skips
+/// them until then, and the fill every server runs as it starts stores it.
+#[tokio::test]
+async fn listings_loaded_without_a_public_point_get_the_one_they_showed() {
+    use entity::property::{Column as P, Entity as Properties};
+    use sea_orm::{EntityTrait, QuerySelect, sea_query::Expr};
+
+    let app = spawn_app().await;
+    let host = app.host("host@example.com").await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(listing(&app, &host).await);
+    }
+    let placed = assert_public(&location(&app, None, &ids[0]).await);
+    Properties::update_many()
+        .col_expr(P::PublicLatitude, Expr::value(Option::<f64>::None))
+        .col_expr(P::PublicLongitude, Expr::value(Option::<f64>::None))
+        .exec(&app.db)
+        .await
+        .expect("forget the points");
+
+    // Shown all the same, and the same.
+    assert_eq!(assert_public(&location(&app, None, &ids[0]).await), placed);
+    let near = format!(
+        "{{ near: {{ latitude: {}, longitude: {} }}, radiusKm: 5 }}",
+        EXACT.0, EXACT.1
+    );
+    assert_eq!(
+        found(&app, &near).await,
+        0,
+        "not found by place without a point"
+    );
+
+    let filled = roost::properties::location::fill_missing(&app.db, &app.points())
+        .await
+        .expect("fill");
+    assert_eq!(filled, 3);
+    let stored: Vec<(Option<f64>, Option<f64>)> = Properties::find()
+        .select_only()
+        .columns([P::PublicLatitude, P::PublicLongitude])
+        .into_tuple()
+        .all(&app.db)
+        .await
+        .expect("read");
+    assert_eq!(stored.len(), 3);
+    assert!(
+        stored.iter().all(|(a, b)| a.is_some() && b.is_some()),
+        "{stored:?}"
+    );
+    assert_eq!(point(&location(&app, None, &ids[0]).await), placed);
+    assert_eq!(found(&app, &near).await, 3);
+    // Nothing left to do the second time.
+    let again = roost::properties::location::fill_missing(&app.db, &app.points())
+        .await
+        .expect("fill");
+    assert_eq!(again, 0);
+}
