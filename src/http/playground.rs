@@ -150,7 +150,11 @@ const SHOW_FALLBACK: &str = r#"
 
 const BODY: &str = r#"<div id="graphiql">Loading the Roost playground…</div>
 <script>
-  if (!roostPlaygroundMissing()) startPlayground();
+  // At `load`, when every file has loaded or reported its failure (a
+  // stylesheet's comes late).
+  window.addEventListener('load', function () {
+    if (!roostPlaygroundMissing()) startPlayground();
+  });
   function startPlayground() {
   const httpUrl = new URL('/graphql', window.location.href).toString();
   const wsUrl = httpUrl.replace(/^http/, 'ws');
