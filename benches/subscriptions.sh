@@ -34,6 +34,11 @@ env_vars=(
   ROOST_SERVE_RUNS_WORKER=true
   ROOST_LOG_LEVEL=warn
   RUST_LOG=warn
+  # One address and one account open every socket here: the bounds per
+  # address and per account, and the per-IP rate limit, are off.
+  ROOST_WS_MAX_SOCKETS_PER_IP=0
+  ROOST_WS_MAX_SOCKETS_PER_USER=0
+  ROOST_RATE_LIMIT_IP_PER_SECOND=0
 )
 if command -v psql >/dev/null && psql "$PG" -qAtc 'SELECT 1' >/dev/null 2>&1; then
   db="roost_bench_subs_$$"

@@ -76,6 +76,29 @@ pub enum Event {
 
 /// Events a slow listener may fall behind by before it is told it lagged.
 const LOCAL_CAPACITY: usize = 4096;
+/// How long subscribing to the events' channel may take at start.
+const STARTUP_WAIT: Duration = Duration::from_secs(5);
+/// How long one attempt to subscribe again may take (a Redis that accepts
+/// connections but does not answer must not hold the loop for good).
+const RESUBSCRIBE_WAIT: Duration = Duration::from_secs(2);
+
+/// A subscription to `channel`, within `wait`.
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    wait: Duration,
+) -> anyhow::Result<redis::aio::PubSub> {
+    let subscribed = tokio::time::timeout(wait, async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    })
+    .await;
+    match subscribed {
+        Ok(result) => Ok(result?),
+        Err(_) => anyhow::bail!("Redis did not answer the subscription in time"),
+    }
+}
 
 #[derive(Clone)]
 pub struct EventBus {
@@ -106,17 +129,15 @@ impl EventBus {
         let local = bus.local.clone();
         // Subscribe before returning, so nothing published afterwards is
         // missed; then keep the subscription up for the life of the process.
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(&channel).await?;
+        let mut pubsub = subscribe(&client, &channel, STARTUP_WAIT).await?;
         tokio::spawn(async move {
             loop {
                 forward(pubsub, &local).await;
                 tracing::warn!("event subscription lost; reconnecting");
                 pubsub = loop {
                     tokio::time::sleep(Duration::from_secs(1)).await;
-                    if let Ok(mut p) = client.get_async_pubsub().await
-                        && p.subscribe(&channel).await.is_ok()
-                    {
+                    if let Ok(p) = subscribe(&client, &channel, RESUBSCRIBE_WAIT).await {
+                        tracing::info!("event subscription back");
                         break p;
                     }
                 };
@@ -145,6 +166,12 @@ impl EventBus {
                     .await;
                 if let Err(e) = published {
                     tracing::error!(error = %e, "could not publish an event");
+                    // Sockets of ended sessions on this instance close all
+                    // the same (closing twice is harmless, should the
+                    // event get through after all).
+                    if let Event::SessionsEnded { .. } = &event {
+                        let _ = self.local.send(event);
+                    }
                 }
             }
             None => {

@@ -24,7 +24,7 @@ impl AuthService {
         client: &ClientInfo,
     ) -> AppResult<SessionTokens> {
         let email = email.trim().to_lowercase();
-        if let Err(locked) = self.throttle.reserve(&email).await? {
+        if let Err(locked) = self.throttle.reserve(&email).await {
             metrics::counter!("roost_login_lockouts_total").increment(1);
             return Err(AppError::RateLimited {
                 message: format!(
@@ -53,7 +53,7 @@ impl AuthService {
                 return Err(AppError::Unauthenticated(BAD_CREDENTIALS.into()));
             }
         };
-        self.throttle.clear(&email).await?;
+        self.throttle.clear(&email).await;
         let txn = begin_write(&self.db).await?;
         // Re-read the hash under a shared row lock: a password change that
         // committed since we verified wins, and one still running waits for

@@ -5,8 +5,10 @@
 //! An attempt is counted *before* its password is checked, and forgiven only
 //! when it succeeds (which clears the email's record). So a burst of parallel
 //! guesses cannot slip past the count while the hashes are being computed.
-//! Counted in Redis when configured, so the lockout holds on every instance.
-//! Emails are keyed by their SHA-256, keeping addresses out of Redis.
+//! Counted in Redis when configured, so the lockout holds on every instance;
+//! while Redis cannot be reached, in process (logins keep working, and the
+//! lockout holds per instance). Emails are keyed by their SHA-256, keeping
+//! addresses out of Redis.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -30,13 +32,51 @@ pub struct Locked {
 pub struct LoginThrottle {
     max_failures: u32,
     window: Duration,
-    backend: Backend,
+    redis: Option<(Redis, Arc<Script>)>,
+    /// The count without Redis; with Redis, the count while Redis cannot be
+    /// reached (each instance then counts on its own, so an attacker
+    /// spreading guesses over N instances gets N times the attempts until
+    /// Redis is back).
+    memory: Arc<Mutex<Memory>>,
 }
 
-#[derive(Clone)]
-enum Backend {
-    Redis(Redis, Arc<Script>),
-    Memory(Arc<Mutex<HashMap<String, VecDeque<i64>>>>),
+/// Emails the in-process count holds at most. Past it (after the attempts
+/// older than the window are dropped, once a second at most), attempts for
+/// new emails are let through uncounted rather than refused: refusing
+/// would let a flood of invented emails lock everyone out.
+const MAX_EMAILS: usize = 100_000;
+
+#[derive(Default)]
+struct Memory {
+    attempts: HashMap<String, VecDeque<i64>>,
+    /// When (ms) the map may next be swept of old attempts.
+    next_sweep: i64,
+}
+
+impl Memory {
+    /// Counts an attempt at `now`, or answers the milliseconds to wait.
+    fn reserve(&mut self, subject: String, now: i64, window: i64, max: u32) -> i64 {
+        if !self.attempts.contains_key(&subject) && self.attempts.len() >= MAX_EMAILS {
+            if now >= self.next_sweep {
+                self.attempts
+                    .retain(|_, attempts| attempts.back().is_some_and(|t| *t > now - window));
+                self.next_sweep = now + 1000;
+            }
+            if self.attempts.len() >= MAX_EMAILS {
+                return 0;
+            }
+        }
+        let attempts = self.attempts.entry(subject).or_default();
+        while attempts.front().is_some_and(|t| *t <= now - window) {
+            attempts.pop_front();
+        }
+        if attempts.len() >= max as usize {
+            attempts.front().map_or(0, |t| t + window - now)
+        } else {
+            attempts.push_back(now);
+            0
+        }
+    }
 }
 
 /// Atomically: drop attempts older than the window; refuse when the window
@@ -57,14 +97,11 @@ return 0
 
 impl LoginThrottle {
     pub fn new(redis: Option<Redis>, max_failures: u32, window: Duration) -> Self {
-        let backend = match redis {
-            Some(redis) => Backend::Redis(redis, Arc::new(Script::new(RESERVE))),
-            None => Backend::Memory(Arc::default()),
-        };
         Self {
             max_failures,
             window,
-            backend,
+            redis: redis.map(|redis| (redis, Arc::new(Script::new(RESERVE)))),
+            memory: Arc::default(),
         }
     }
 
@@ -76,72 +113,77 @@ impl LoginThrottle {
         i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX)
     }
 
+    fn key(redis: &Redis, email: &str) -> String {
+        redis.key(format_args!("login-failures:{}", Self::subject(email)))
+    }
+
     /// Counts an attempt for `email`, or refuses it when the window is full.
     /// A limit of 0 turns the lockout off.
-    pub async fn reserve(&self, email: &str) -> Result<Result<(), Locked>, redis::RedisError> {
+    pub async fn reserve(&self, email: &str) -> Result<(), Locked> {
         if self.max_failures == 0 {
-            return Ok(Ok(()));
+            return Ok(());
         }
         let now = chrono::Utc::now().timestamp_millis();
-        let wait_ms: i64 = match &self.backend {
-            Backend::Redis(redis, script) => {
-                let key = redis.key(format_args!("login-failures:{}", Self::subject(email)));
-                script
-                    .key(key)
+        let counted = match &self.redis {
+            Some((redis, script)) => {
+                let counted: redis::RedisResult<i64> = script
+                    .key(Self::key(redis, email))
                     .arg(now)
                     .arg(self.window_ms())
                     .arg(self.max_failures)
                     .arg(uuid::Uuid::now_v7().to_string())
                     .invoke_async(&mut redis.conn())
-                    .await?
-            }
-            Backend::Memory(map) => {
-                let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
-                if map.len() > 10_000 {
-                    let horizon = now - self.window_ms();
-                    map.retain(|_, attempts| attempts.back().is_some_and(|t| *t > horizon));
-                }
-                let attempts = map.entry(Self::subject(email)).or_default();
-                while attempts
-                    .front()
-                    .is_some_and(|t| *t <= now - self.window_ms())
+                    .await;
+                if let Err(e) = &counted
+                    && redis.is_up()
                 {
-                    attempts.pop_front();
+                    tracing::warn!(error = %e, "could not count a login attempt in Redis; counting it in process");
                 }
-                if attempts.len() >= self.max_failures as usize {
-                    attempts.front().map_or(0, |t| t + self.window_ms() - now)
-                } else {
-                    attempts.push_back(now);
-                    0
-                }
+                counted.ok()
             }
+            None => None,
         };
-        Ok(if wait_ms > 0 {
+        let wait_ms = match counted {
+            Some(wait_ms) => wait_ms,
+            None => self
+                .memory
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .reserve(
+                    Self::subject(email),
+                    now,
+                    self.window_ms(),
+                    self.max_failures,
+                ),
+        };
+        if wait_ms > 0 {
             Err(Locked {
                 retry_after_secs: u64::try_from(wait_ms).unwrap_or(0).div_ceil(1000).max(1),
             })
         } else {
             Ok(())
-        })
+        }
     }
 
-    /// A successful login forgives the email's failed attempts.
-    pub async fn clear(&self, email: &str) -> Result<(), redis::RedisError> {
-        match &self.backend {
-            Backend::Redis(redis, _) => {
-                let key = redis.key(format_args!("login-failures:{}", Self::subject(email)));
-                redis::cmd("DEL")
-                    .arg(key)
-                    .query_async::<()>(&mut redis.conn())
-                    .await
-            }
-            Backend::Memory(map) => {
-                map.lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .remove(&Self::subject(email));
-                Ok(())
+    /// A successful login forgives the email's failed attempts, wherever
+    /// they were counted.
+    pub async fn clear(&self, email: &str) {
+        if let Some((redis, _)) = &self.redis {
+            let cleared = redis::cmd("DEL")
+                .arg(Self::key(redis, email))
+                .query_async::<()>(&mut redis.conn())
+                .await;
+            if let Err(e) = cleared
+                && redis.is_up()
+            {
+                tracing::warn!(error = %e, "could not clear a login lockout in Redis");
             }
         }
+        self.memory
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .attempts
+            .remove(&Self::subject(email));
     }
 }
 
@@ -153,14 +195,34 @@ mod tests {
     async fn the_sixth_attempt_is_refused_until_cleared() {
         let t = LoginThrottle::new(None, 5, Duration::from_secs(900));
         for _ in 0..5 {
-            assert_eq!(t.reserve("a@example.com").await.expect("memory"), Ok(()));
+            assert_eq!(t.reserve("a@example.com").await, Ok(()));
         }
-        let refused = t.reserve("a@example.com").await.expect("memory");
+        let refused = t.reserve("a@example.com").await;
         assert!(
             matches!(refused, Err(Locked { retry_after_secs }) if (899..=900).contains(&retry_after_secs))
         );
-        assert_eq!(t.reserve("b@example.com").await.expect("memory"), Ok(()));
-        t.clear("a@example.com").await.expect("memory");
-        assert_eq!(t.reserve("a@example.com").await.expect("memory"), Ok(()));
+        assert_eq!(t.reserve("b@example.com").await, Ok(()));
+        t.clear("a@example.com").await;
+        assert_eq!(t.reserve("a@example.com").await, Ok(()));
+    }
+
+    #[test]
+    fn the_in_process_count_holds_a_bounded_number_of_emails() {
+        let mut m = Memory::default();
+        let window = 900_000;
+        for i in 0..MAX_EMAILS {
+            assert_eq!(m.reserve(i.to_string(), 0, window, 5), 0);
+        }
+        // Full of recent attempts: a new email passes, uncounted.
+        assert_eq!(m.reserve("new".into(), 1, window, 5), 0);
+        assert_eq!(m.attempts.len(), MAX_EMAILS);
+        // Known emails are still counted and locked.
+        for _ in 0..4 {
+            assert_eq!(m.reserve("7".into(), 20, window, 5), 0);
+        }
+        assert_eq!(m.reserve("7".into(), 21, window, 5), window - 21);
+        // Once the window has passed, the old attempts are swept.
+        assert_eq!(m.reserve("new".into(), window + 10, window, 5), 0);
+        assert_eq!(m.attempts.len(), 2, "7's recent attempts, and new");
     }
 }

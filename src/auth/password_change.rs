@@ -29,7 +29,7 @@ impl AuthService {
             .ok_or_else(|| AppError::Unauthenticated(super::service::SESSION_ENDED.into()))?;
         // Guessing the current password through this mutation counts
         // against the same lockout as logging in.
-        if let Err(locked) = self.throttle.reserve(&user.email).await? {
+        if let Err(locked) = self.throttle.reserve(&user.email).await {
             return Err(AppError::RateLimited {
                 message: format!(
                     "Too many wrong passwords; try again in {} seconds",
@@ -48,7 +48,7 @@ impl AuthService {
                 "is not the current password",
             ));
         }
-        self.throttle.clear(&user.email).await?;
+        self.throttle.clear(&user.email).await;
         let new = new.into_string();
         if new == current {
             return Err(AppError::bad_input(

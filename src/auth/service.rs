@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, sea_query::Expr,
+    QuerySelect, Set, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -87,7 +87,7 @@ impl AuthService {
 
     /// Reads an `Authorization` header value. A token that does not verify,
     /// or whose session has ended, gives `Rejected`, never `Anonymous`.
-    /// Errors only when the session store cannot be reached.
+    /// Errors only when the database cannot be read.
     pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Credentials> {
         let Some(header) = authorization.map(str::trim).filter(|h| !h.is_empty()) else {
             return Ok(Credentials::Anonymous);
@@ -112,16 +112,19 @@ impl AuthService {
             Credentials::Viewer(Viewer {
                 user_id: claims.user_id,
                 session_id: claims.session_id,
+                token_expires_at: claims.expires_at,
             })
         } else {
             Credentials::Rejected(SESSION_ENDED.into())
         })
     }
 
-    /// The session's state from the store; on a miss, from the database,
-    /// then cached for as long as an access token lives.
+    /// The session's state from the store; on a miss (or with Redis down
+    /// or untrusted), from the database, then cached for as long as an
+    /// access token lives.
     async fn session_state(&self, session_id: Uuid) -> AppResult<SessionState> {
-        if let Some(state) = self.store.get(session_id).await? {
+        self.resync_sessions();
+        if let Some(state) = self.store.get(session_id).await {
             return Ok(state);
         }
         let row = entity::session::Entity::find_by_id(session_id)
@@ -133,8 +136,56 @@ impl AuthService {
             }
             _ => SessionState::Ended,
         };
-        self.store.fill(session_id, state, self.access_ttl).await?;
+        self.store.fill(session_id, state, self.access_ttl).await;
         Ok(state)
+    }
+
+    /// Once Redis answers again after an outage (or after an ending could
+    /// not be written to it), writes again, in the background, every ending
+    /// recent enough to be hidden by a "live" entry cached before it: those
+    /// this instance could not write, and those the database records for
+    /// the last access-token lifetime (from any instance). They are
+    /// announced too, so their sockets close wherever they are. Until this
+    /// is done, sessions are read from the database.
+    pub(super) fn resync_sessions(&self) {
+        let Some(resync) = self.store.begin_resync() else {
+            return;
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            // A minute more, for clocks of instances that differ.
+            let since = Utc::now() - this.access_ttl - chrono::Duration::minutes(1);
+            let recent: Result<Vec<Uuid>, _> = entity::session::Entity::find()
+                .select_only()
+                .column(entity::session::Column::Id)
+                .filter(entity::session::Column::RevokedAt.gt(since))
+                .into_tuple()
+                .all(&this.db)
+                .await;
+            let mut ids = match recent {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read recent session endings; will try again");
+                    return;
+                }
+            };
+            ids.extend_from_slice(resync.pending());
+            ids.sort_unstable();
+            ids.dedup();
+            if resync.finish(&ids, this.access_ttl).await {
+                for chunk in ids.chunks(1000) {
+                    this.bus
+                        .publish(Event::SessionsEnded {
+                            session_ids: chunk.to_vec(),
+                        })
+                        .await;
+                }
+                tracing::info!(
+                    sessions = ids.len(),
+                    "session endings written to Redis again"
+                );
+            }
+        });
     }
 
     /// Records a new session and its first refresh token (inside the
@@ -192,7 +243,9 @@ impl AuthService {
 
     /// Ends sessions everywhere at once. The store is told first: should the
     /// database write then fail, the sessions are refused rather than left
-    /// working, and the caller sees an error and may retry.
+    /// working, and the caller sees an error and may retry. With Redis
+    /// down, the database's record alone ends them (see
+    /// [`AuthService::resync_sessions`]).
     pub(super) async fn end_sessions(
         &self,
         conn: &impl ConnectionTrait,
@@ -202,7 +255,7 @@ impl AuthService {
         if ids.is_empty() {
             return Ok(());
         }
-        self.store.end(ids, self.access_ttl).await?;
+        self.store.end(ids, self.access_ttl).await;
         entity::session::Entity::update_many()
             .col_expr(entity::session::Column::RevokedAt, Expr::value(Utc::now()))
             .col_expr(

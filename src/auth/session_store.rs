@@ -8,10 +8,21 @@
 //! Filling a missing entry from the database uses set-if-absent and a
 //! revocation overwrites: a fill that read the database just before a
 //! revocation cannot put a live state back over the revoked one.
+//!
+//! Redis is a cache here, never the only copy: when it is down the store
+//! answers "unknown" at once and sessions are read from the database. An
+//! ending that could not be written to Redis (and any outage, during which
+//! endings elsewhere may have been missed too) leaves Redis untrusted until
+//! the endings are written again (see `AuthService::resync_sessions`):
+//! until then a "live" entry cached before the outage could outlive its
+//! session.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -47,8 +58,33 @@ impl SessionState {
 
 #[derive(Clone)]
 pub enum SessionStore {
-    Redis(Redis),
+    Redis(Arc<RedisSessions>),
     Memory(Arc<Mutex<MemoryStore>>),
+}
+
+/// Endings waiting to be written again, at most; beyond, the database's
+/// record of recent endings is what the resync writes.
+const MAX_PENDING: usize = 100_000;
+
+pub struct RedisSessions {
+    redis: Redis,
+    /// Endings that could not be written (counted, and their ids kept).
+    unwritten: AtomicU64,
+    pending: Mutex<Vec<Uuid>>,
+    /// `redis.outages() + unwritten` as of the last resync: Redis is
+    /// trusted while it still is.
+    synced: AtomicU64,
+    resyncing: AtomicBool,
+}
+
+impl RedisSessions {
+    fn epoch(&self) -> u64 {
+        self.redis.outages() + self.unwritten.load(Ordering::SeqCst)
+    }
+
+    fn trusted(&self) -> bool {
+        self.redis.is_up() && self.synced.load(Ordering::SeqCst) == self.epoch()
+    }
 }
 
 #[derive(Default)]
@@ -78,10 +114,55 @@ impl MemoryStore {
     }
 }
 
+/// The right to resync, held by one task at a time.
+pub struct Resync {
+    store: Arc<RedisSessions>,
+    epoch: u64,
+    pending: Vec<Uuid>,
+}
+
+impl Resync {
+    /// The endings this instance could not write.
+    pub fn pending(&self) -> &[Uuid] {
+        &self.pending
+    }
+
+    /// Writes `ids` ended; once all are written, Redis is trusted again
+    /// (unless something else failed meanwhile).
+    pub async fn finish(mut self, ids: &[Uuid], ttl: Duration) -> bool {
+        for chunk in ids.chunks(1000) {
+            if write_ended(&self.store.redis, chunk, ttl).await.is_err() {
+                return false;
+            }
+        }
+        self.pending.clear();
+        self.store.synced.fetch_max(self.epoch, Ordering::SeqCst);
+        true
+    }
+}
+
+impl Drop for Resync {
+    fn drop(&mut self) {
+        // Not finished: what it took is still owed.
+        if !self.pending.is_empty() {
+            let mut pending = lock(&self.store.pending);
+            pending.append(&mut self.pending);
+            pending.truncate(MAX_PENDING);
+        }
+        self.store.resyncing.store(false, Ordering::SeqCst);
+    }
+}
+
 impl SessionStore {
     pub fn new(redis: Option<Redis>) -> Self {
         match redis {
-            Some(redis) => Self::Redis(redis),
+            Some(redis) => Self::Redis(Arc::new(RedisSessions {
+                synced: AtomicU64::new(redis.outages()),
+                redis,
+                unwritten: AtomicU64::new(0),
+                pending: Mutex::default(),
+                resyncing: AtomicBool::new(false),
+            })),
             None => Self::Memory(Arc::default()),
         }
     }
@@ -90,69 +171,110 @@ impl SessionStore {
         redis.key(format!("session:{id}"))
     }
 
-    /// The cached state, or `None` when the store does not know the session.
-    pub async fn get(&self, id: Uuid) -> Result<Option<SessionState>, redis::RedisError> {
+    /// The right to write missed endings again, when Redis answers but is
+    /// not trusted yet and no one else is at it.
+    pub fn begin_resync(&self) -> Option<Resync> {
+        let Self::Redis(store) = self else {
+            return None;
+        };
+        if !store.redis.is_up() || store.trusted() {
+            return None;
+        }
+        if store.resyncing.swap(true, Ordering::SeqCst) {
+            return None;
+        }
+        let epoch = store.epoch();
+        let pending = std::mem::take(&mut *lock(&store.pending));
+        Some(Resync {
+            store: store.clone(),
+            epoch,
+            pending,
+        })
+    }
+
+    /// The cached state; `None` when the store does not know the session,
+    /// cannot be reached, or cannot be trusted now: the database decides.
+    pub async fn get(&self, id: Uuid) -> Option<SessionState> {
         match self {
-            Self::Redis(redis) => {
-                let value: Option<String> = redis.conn().get(Self::key(redis, id)).await?;
-                Ok(value.as_deref().and_then(SessionState::decode))
+            Self::Redis(store) => {
+                if !store.trusted() {
+                    return None;
+                }
+                let key = Self::key(&store.redis, id);
+                let value: Option<String> = store.redis.conn().get(key).await.ok()?;
+                value.as_deref().and_then(SessionState::decode)
             }
-            Self::Memory(store) => Ok(lock(store).get(id)),
+            Self::Memory(store) => lock(store).get(id),
         }
     }
 
-    /// Caches what the database said, unless someone wrote first.
-    pub async fn fill(
-        &self,
-        id: Uuid,
-        state: SessionState,
-        ttl: Duration,
-    ) -> Result<(), redis::RedisError> {
+    /// Caches what the database said, unless someone wrote first (and not
+    /// while the store is untrusted). Best effort.
+    pub async fn fill(&self, id: Uuid, state: SessionState, ttl: Duration) {
         match self {
-            Self::Redis(redis) => {
+            Self::Redis(store) => {
+                if !store.trusted() {
+                    return;
+                }
                 let opts = redis::SetOptions::default()
                     .conditional_set(redis::ExistenceCheck::NX)
                     .with_expiration(redis::SetExpiry::PX(millis(ttl)));
-                let _: Option<String> = redis
+                let filled: redis::RedisResult<Option<String>> = store
+                    .redis
                     .conn()
-                    .set_options(Self::key(redis, id), state.encode(), opts)
-                    .await?;
-                Ok(())
+                    .set_options(Self::key(&store.redis, id), state.encode(), opts)
+                    .await;
+                if let Err(e) = filled
+                    && store.redis.is_up()
+                {
+                    tracing::warn!(error = %e, "could not cache a session's state");
+                }
             }
-            Self::Memory(store) => {
-                lock(store).put(id, state, ttl, true);
-                Ok(())
-            }
+            Self::Memory(store) => lock(store).put(id, state, ttl, true),
         }
     }
 
-    /// Marks sessions ended, overwriting whatever was cached.
-    pub async fn end(&self, ids: &[Uuid], ttl: Duration) -> Result<(), redis::RedisError> {
+    /// Marks sessions ended, overwriting whatever was cached. What cannot
+    /// be written is remembered, and Redis untrusted until it is.
+    pub async fn end(&self, ids: &[Uuid], ttl: Duration) {
         if ids.is_empty() {
-            return Ok(());
+            return;
         }
         match self {
-            Self::Redis(redis) => {
-                let mut pipe = redis::pipe();
-                for id in ids {
-                    pipe.set_ex(
-                        Self::key(redis, *id),
-                        SessionState::Ended.encode(),
-                        ttl.as_secs().max(1),
-                    )
-                    .ignore();
+            Self::Redis(store) => {
+                if let Err(e) = write_ended(&store.redis, ids, ttl).await {
+                    tracing::warn!(
+                        error = %e,
+                        sessions = ids.len(),
+                        "could not mark sessions ended in Redis; the database decides until they are"
+                    );
+                    let mut pending = lock(&store.pending);
+                    let room = MAX_PENDING.saturating_sub(pending.len());
+                    pending.extend(ids.iter().take(room));
+                    store.unwritten.fetch_add(1, Ordering::SeqCst);
                 }
-                pipe.query_async::<()>(&mut redis.conn()).await
             }
             Self::Memory(store) => {
                 let mut store = lock(store);
                 for id in ids {
                     store.put(*id, SessionState::Ended, ttl, false);
                 }
-                Ok(())
             }
         }
     }
+}
+
+async fn write_ended(redis: &Redis, ids: &[Uuid], ttl: Duration) -> redis::RedisResult<()> {
+    let mut pipe = redis::pipe();
+    for id in ids {
+        pipe.set_ex(
+            SessionStore::key(redis, *id),
+            SessionState::Ended.encode(),
+            ttl.as_secs().max(1),
+        )
+        .ignore();
+    }
+    pipe.query_async::<()>(&mut redis.conn()).await
 }
 
 fn millis(d: Duration) -> u64 {
@@ -174,16 +296,12 @@ mod tests {
         let store = SessionStore::new(None);
         let (sid, uid) = (Uuid::now_v7(), Uuid::now_v7());
         let ttl = Duration::from_secs(60);
-        assert_eq!(store.get(sid).await.expect("get"), None);
-        store.end(&[sid], ttl).await.expect("end");
+        assert_eq!(store.get(sid).await, None);
+        store.end(&[sid], ttl).await;
         store
             .fill(sid, SessionState::Live { user_id: uid }, ttl)
-            .await
-            .expect("fill");
-        assert_eq!(
-            store.get(sid).await.expect("get"),
-            Some(SessionState::Ended)
-        );
+            .await;
+        assert_eq!(store.get(sid).await, Some(SessionState::Ended));
     }
 
     #[test]

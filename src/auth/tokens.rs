@@ -30,6 +30,8 @@ struct Claims {
 pub struct AccessClaims {
     pub user_id: Uuid,
     pub session_id: Uuid,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
 }
 
 pub struct IssuedAccessToken {
@@ -65,7 +67,7 @@ pub struct AccessTokens {
 impl AccessTokens {
     pub fn new(secret: &JwtSecret, ttl: Duration) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        // Expiry is exact: a token is refused the second its `exp` passes.
+        // Expiry is exact: no leeway (and see `verify`).
         validation.leeway = 0;
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
@@ -94,9 +96,16 @@ impl AccessTokens {
 
     pub fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
         match jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation) {
+            // The library accepts a token through the second `exp` names;
+            // RFC 7519 says the time must be before it. From that instant
+            // on, the token is refused here as its WebSockets are closed.
+            Ok(data) if data.claims.exp <= Utc::now().timestamp() => Err(TokenError::Expired),
             Ok(data) => Ok(AccessClaims {
                 user_id: data.claims.sub,
                 session_id: data.claims.sid,
+                // Out of range only for a token we did not sign.
+                expires_at: DateTime::from_timestamp(data.claims.exp, 0)
+                    .ok_or(TokenError::Invalid)?,
             }),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
                 Err(TokenError::Expired)
@@ -149,9 +158,21 @@ mod tests {
             t.verify(&issued.token),
             Ok(AccessClaims {
                 user_id: user,
-                session_id: session
+                session_id: session,
+                expires_at: issued.expires_at,
             })
         );
+    }
+
+    #[test]
+    fn a_token_is_refused_from_the_second_its_expiry_names() {
+        let t = AccessTokens::new(
+            &JwtSecret::given("a-test-secret-that-is-long-enough-000".into(), false)
+                .expect("secret"),
+            Duration::ZERO,
+        );
+        let issued = t.issue(Uuid::now_v7(), Uuid::now_v7()).expect("issue");
+        assert_eq!(t.verify(&issued.token), Err(TokenError::Expired));
     }
 
     #[test]

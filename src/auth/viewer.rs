@@ -2,6 +2,7 @@
 //! the bearer token, and put in the request's data.
 
 use async_graphql::Context;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -11,6 +12,9 @@ use crate::error::{AppError, AppResult};
 pub struct Viewer {
     pub user_id: Uuid,
     pub session_id: Uuid,
+    /// When the access token it was read from expires: a WebSocket opened
+    /// with it closes then.
+    pub token_expires_at: DateTime<Utc>,
 }
 
 /// The outcome of reading the credentials a request carried.

@@ -73,6 +73,10 @@ pub struct RawConfig {
     pub auto_migrate: bool,
     pub redis_url: Option<String>,
     pub redis_prefix: String,
+    /// Longest any Redis command may take before it counts as failed and
+    /// Redis as down (the caller falls back at once).
+    #[serde(with = "duration")]
+    pub redis_timeout: Duration,
     pub jwt_secret: Option<String>,
     #[serde(with = "duration")]
     pub access_token_ttl: Duration,
@@ -167,6 +171,11 @@ pub struct RawConfig {
     pub subscription_buffer: usize,
     /// Subscriptions one WebSocket may hold at once.
     pub ws_max_subscriptions: usize,
+    /// WebSockets open at once from one client IP, per instance (0: no limit).
+    pub ws_max_sockets_per_ip: usize,
+    /// WebSockets open at once signed in as one user, per instance (0: no
+    /// limit).
+    pub ws_max_sockets_per_user: usize,
     /// `off`, `apq` (register on first use) or `only` (the manifest's
     /// operations only).
     pub persisted_queries: PersistedMode,
@@ -206,6 +215,7 @@ impl Default for RawConfig {
             auto_migrate: true,
             redis_url: None,
             redis_prefix: "roost:".into(),
+            redis_timeout: Duration::from_millis(250),
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -252,6 +262,8 @@ impl Default for RawConfig {
             ws_idle_timeout: Duration::from_secs(75),
             subscription_buffer: 256,
             ws_max_subscriptions: 100,
+            ws_max_sockets_per_ip: 200,
+            ws_max_sockets_per_user: 20,
             persisted_queries: PersistedMode::Apq,
             persisted_queries_file: None,
             persisted_queries_ttl: Duration::from_secs(30 * 24 * 3600),
@@ -344,6 +356,9 @@ pub struct RealtimeConfig {
     pub idle_timeout: Duration,
     pub buffer: usize,
     pub max_subscriptions: usize,
+    /// Open sockets per client IP and per user (0: no limit).
+    pub max_sockets_per_ip: usize,
+    pub max_sockets_per_user: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -354,6 +369,8 @@ impl Default for RealtimeConfig {
             idle_timeout: raw.ws_idle_timeout,
             buffer: raw.subscription_buffer,
             max_subscriptions: raw.ws_max_subscriptions,
+            max_sockets_per_ip: raw.ws_max_sockets_per_ip,
+            max_sockets_per_user: raw.ws_max_sockets_per_user,
         }
     }
 }
@@ -432,6 +449,8 @@ pub struct RedisConfig {
     pub url: SecretString,
     /// Put in front of every key and channel, so deployments can share a Redis.
     pub prefix: String,
+    /// Longest one command may take; past it Redis counts as down.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -723,6 +742,7 @@ impl Config {
                 .map(|url| RedisConfig {
                     url: url.into(),
                     prefix: raw.redis_prefix,
+                    timeout: raw.redis_timeout.max(Duration::from_millis(10)),
                 }),
             auth: AuthConfig {
                 jwt_secret,
@@ -797,6 +817,8 @@ impl Config {
                 idle_timeout: raw.ws_idle_timeout.max(Duration::from_millis(200)),
                 buffer: raw.subscription_buffer.max(1),
                 max_subscriptions: raw.ws_max_subscriptions.max(1),
+                max_sockets_per_ip: raw.ws_max_sockets_per_ip,
+                max_sockets_per_user: raw.ws_max_sockets_per_user,
             },
             rate_limits: RateLimitConfig {
                 ip_per_second: raw.rate_limit_ip_per_second,

@@ -378,10 +378,14 @@ async fn execute(
             single_response(media, response, meta.request_id.as_deref())
         }
         BatchRequest::Batch(rs) => {
-            let executor = super::persisted::PersistedExecutor {
-                pipeline: state.graphql.clone(),
-                persisted: state.persisted.clone(),
-            };
+            // Each entry after the first spends the per-IP budget too.
+            let executor = crate::ratelimit::PerOperation::new(
+                super::persisted::PersistedExecutor {
+                    pipeline: state.graphql.clone(),
+                    persisted: state.persisted.clone(),
+                },
+                crate::ratelimit::IpBudget::new(&state.rate_limits, meta.client.ip.as_deref()),
+            );
             let responses = executor
                 .execute_batch(BatchRequest::Batch(rs.into_iter().map(data).collect()))
                 .await;

@@ -11,9 +11,6 @@ use redis::Script;
 use super::Kind;
 use crate::redis::Redis;
 
-/// How long a Redis check may take before the request is let through.
-const REDIS_CHECK_TIMEOUT: Duration = Duration::from_millis(250);
-
 /// `count` requests per `period`, with bursts of `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quota {
@@ -139,27 +136,20 @@ impl Limiter {
                     .arg(self.quota.interval_us)
                     .arg(self.quota.burst)
                     .arg(cost);
-                // A Redis that does not answer at once must not hold the
-                // request up: past this, the check counts as failed.
-                let result = tokio::time::timeout(
-                    REDIS_CHECK_TIMEOUT,
-                    invocation.invoke_async::<i64>(&mut conn),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err(redis::RedisError::from((
-                        redis::ErrorKind::Io,
-                        "no answer in time",
-                    )))
-                });
-                match result {
+                // Bounded by the connection: a Redis that does not answer
+                // in time (or is known to be down) fails the check at once.
+                match invocation.invoke_async::<i64>(&mut conn).await {
                     Ok(wait) => u64::try_from(wait).unwrap_or(0),
                     Err(e) => {
-                        tracing::warn!(
-                            error = %e,
-                            limit = self.kind.label(),
-                            "rate limit check failed; allowing the request"
-                        );
+                        // An outage is logged once, where Redis is marked
+                        // down; anything else, each time.
+                        if redis.is_up() {
+                            tracing::warn!(
+                                error = %e,
+                                limit = self.kind.label(),
+                                "rate limit check failed; allowing the request"
+                            );
+                        }
                         0
                     }
                 }

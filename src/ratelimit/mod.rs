@@ -12,14 +12,22 @@
 //! Redis it lives in a bounded in-process map. If Redis fails, the check is
 //! logged and the request allowed (fail open): an outage of the limiter must
 //! not take the API down with it.
+//!
+//! Every operation counts, however it arrives: the per-IP limit is spent
+//! once per HTTP request at the door (`http::rate_limit`), then once per
+//! further batch entry and per WebSocket operation ([`PerOperation`]); the
+//! per-user and sign-in limits once the operation is parsed
+//! (`graphql::pipeline::rate_limits`).
 
 pub mod client_ip;
 mod gcra;
+mod per_operation;
 
 use std::time::Duration;
 
 pub use client_ip::{ClientIp, TrustedProxies};
 pub use gcra::{Decision, Limiter, Quota};
+pub use per_operation::{IpBudget, PerOperation, rate_limited};
 
 use crate::{config::RateLimitConfig, redis::Redis};
 

@@ -37,6 +37,37 @@ pub const SESSION_ENDED: Close = Close {
     reason: "The session has ended",
     label: "session_ended",
 };
+/// The access token the socket signed in with has expired: reconnect with
+/// a fresh one.
+pub const TOKEN_EXPIRED: Close = Close {
+    code: 4401,
+    reason: "token expired",
+    label: "token_expired",
+};
+/// A message over the size limit.
+pub const TOO_BIG: Close = Close {
+    code: 1009,
+    reason: "Message too big: at most 1 MiB",
+    label: "too_big",
+};
+/// A message before `connection_ack` over its (smaller) size limit.
+pub const INIT_TOO_BIG: Close = Close {
+    code: 1009,
+    reason: "Message too big: at most 16 KiB before connection_ack",
+    label: "too_big",
+};
+/// An operation id over its length limit.
+pub const ID_TOO_LONG: Close = Close {
+    code: 4400,
+    reason: "Operation ids may be at most 128 bytes",
+    label: "bad_message",
+};
+/// The account holds as many sockets as it may.
+pub const TOO_MANY_SOCKETS: Close = Close {
+    code: 4429,
+    reason: "Too many WebSockets for this account; close some first",
+    label: "too_many_sockets",
+};
 /// Nothing came from the client, not even a pong, for too long.
 pub const IDLE: Close = Close {
     code: 1001,

@@ -69,10 +69,12 @@ struct Table {
     buffer: usize,
 }
 
-/// The process's subscription table. Cheap to clone.
+/// The process's subscription table (and its count of open sockets).
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
     table: Arc<Table>,
+    sockets: super::Sockets,
 }
 
 impl Hub {
@@ -84,6 +86,7 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 buffer: buffer.max(1),
             }),
+            sockets: super::Sockets::default(),
         };
         let mut events = bus.subscribe();
         let table = Arc::downgrade(&hub.table);
@@ -154,6 +157,11 @@ impl Hub {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The open WebSockets, per client address and per user.
+    pub fn sockets(&self) -> &super::Sockets {
+        &self.sockets
     }
 }
 

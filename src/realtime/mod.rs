@@ -8,6 +8,7 @@
 
 pub mod control;
 pub mod hub;
+pub mod sockets;
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use futures_util::{Stream, StreamExt};
 
 pub use control::Connection;
 pub use hub::{Feed, Hub, Topic};
+pub use sockets::{Holder, Slot, Sockets};
 
 use crate::{error::AppError, events::Event};
 

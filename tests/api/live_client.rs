@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream, connect_async,
-    tungstenite::{Message, client::IntoClientRequest},
+    tungstenite::{Message, client::IntoClientRequest, handshake::client::Response},
 };
 
 use crate::helpers::{SOON, TestApp};
@@ -32,6 +32,8 @@ impl Protocol {
 pub struct Live {
     pub ws: Socket,
     pub protocol: Protocol,
+    /// The reason of the close frame the server sent, once it has.
+    pub close_reason: Option<String>,
 }
 
 /// What the server sent next.
@@ -61,15 +63,12 @@ impl Live {
 
     /// Opens the socket without initialising.
     pub async fn open(app: &TestApp, protocol: Protocol) -> Self {
-        let mut req = format!("ws://{}/graphql", app.addr)
-            .into_client_request()
-            .expect("request");
-        req.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            protocol.name().parse().expect("header"),
-        );
-        let (ws, _) = connect_async(req).await.expect("connect");
-        Self { ws, protocol }
+        let (ws, _) = upgrade(app, protocol).await.expect("connect");
+        Self {
+            ws,
+            protocol,
+            close_reason: None,
+        }
     }
 
     pub async fn send(&mut self, message: Value) {
@@ -81,12 +80,25 @@ impl Live {
 
     /// Starts operation `id`.
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
+        let start = self.start_message(id, query, variables);
+        self.send(start).await;
+    }
+
+    /// The message that starts operation `id` in this protocol.
+    pub fn start_message(&self, id: &str, query: &str, variables: Value) -> Value {
         let kind = match self.protocol {
             Protocol::TransportWs => "subscribe",
             Protocol::LegacyWs => "start",
         };
-        self.send(json!({ "id": id, "type": kind, "payload": { "query": query, "variables": variables } }))
-            .await;
+        json!({ "id": id, "type": kind, "payload": { "query": query, "variables": variables } })
+    }
+
+    /// Sends `message` if the socket still takes it.
+    pub async fn try_send(&mut self, message: Value) -> bool {
+        self.ws
+            .send(Message::text(message.to_string()))
+            .await
+            .is_ok()
     }
 
     /// The next JSON message or the close, within [`SOON`]; pings skipped.
@@ -105,7 +117,10 @@ impl Live {
                 .ok()?;
             return Some(match msg {
                 Some(Ok(Message::Text(t))) => Got::Message(serde_json::from_str(&t).expect("JSON")),
-                Some(Ok(Message::Close(frame))) => Got::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(Message::Close(frame))) => {
+                    self.close_reason = frame.as_ref().map(|f| f.reason.to_string());
+                    Got::Closed(frame.map(|f| u16::from(f.code)))
+                }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => Got::Closed(None),
             });
@@ -158,6 +173,21 @@ impl Live {
             panic!("expected nothing, got {got:?}");
         }
     }
+}
+
+/// Asks `app` for a socket on `/graphql` speaking `protocol`.
+pub async fn upgrade(
+    app: &TestApp,
+    protocol: Protocol,
+) -> Result<(Socket, Response), tokio_tungstenite::tungstenite::Error> {
+    let mut req = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        protocol.name().parse().expect("header"),
+    );
+    connect_async(req).await
 }
 
 /// The `code` of the first error in `errors`.

@@ -6,9 +6,12 @@ use std::time::Duration;
 use figment::Figment;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{AUTH_FIELDS, PASSWORD, TestApp, code, count_rows, session_from, spawn_with};
+use crate::{
+    helpers::{AUTH_FIELDS, PASSWORD, TestApp, code, count_rows, session_from, spawn_with},
+    live_client::{Protocol, upgrade},
+    own_redis::OwnRedis,
+};
 
 /// Only the limits a test names: everything else off, as in `base_figment`.
 fn limits(f: Figment, pairs: &[(&str, u32)]) -> Figment {
@@ -108,14 +111,7 @@ async fn an_address_over_its_budget_gets_429_until_the_retry_after() {
     assert_eq!(get.status(), 200);
     assert_eq!(assert_limited(typename(&app, None).await).await, 1);
     // So does a WebSocket upgrade.
-    let mut req = format!("ws://{}/graphql", app.addr)
-        .into_client_request()
-        .expect("request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    match tokio_tungstenite::connect_async(req).await {
+    match upgrade(&app, Protocol::TransportWs).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
             assert_eq!(resp.status(), 429)
         }
@@ -455,56 +451,12 @@ async fn instances_share_one_budget() {
     assert_eq!(keys.len(), 2, "one auth key and one user key: {keys:?}");
 }
 
-/// A Redis of the test's own, which it can stop.
-struct OwnRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl OwnRedis {
-    fn start() -> Option<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = std::process::Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .ok()?;
-        Some(Self { child, port })
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn the_limits_fail_open_when_redis_is_gone() {
-    let Some(mut redis) = OwnRedis::start() else {
-        eprintln!("skipped: needs the redis-server binary to start a Redis it can stop");
+    let Some(mut redis) = OwnRedis::start().await else {
         return;
     };
-    let url = format!("redis://127.0.0.1:{}", redis.port);
-    // Wait for it to accept connections.
-    let mut up = false;
-    for _ in 0..50 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", redis.port))
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the test's Redis did not start");
+    let url = redis.url();
     let app = spawn_with(move |f| {
         limits(
             f.merge(("redis_url", url))
@@ -518,8 +470,7 @@ async fn the_limits_fail_open_when_redis_is_gone() {
     assert_eq!(typename(&app, None).await.status(), 200);
     assert_limited(typename(&app, None).await).await;
 
-    let _ = redis.child.kill();
-    let _ = redis.child.wait();
+    redis.stop();
     // Redis is gone: the limiter lets requests through rather than failing
     // them, and does not keep them waiting.
     for _ in 0..5 {
@@ -527,6 +478,34 @@ async fn the_limits_fail_open_when_redis_is_gone() {
         let body = json_ok(typename(&app, None).await).await;
         assert_eq!(body["data"]["__typename"], "Query", "{body}");
         let took = started.elapsed();
-        assert!(took < Duration::from_secs(2), "answered in {took:?}");
+        assert!(took < Duration::from_secs(1), "answered in {took:?}");
     }
+}
+
+#[tokio::test]
+async fn each_entry_of_a_batch_spends_the_address_budget() {
+    let app = spawn_with(|f| {
+        limits(
+            f,
+            &[("rate_limit_ip_per_second", 1), ("rate_limit_ip_burst", 5)],
+        )
+    })
+    .await;
+    let batch = json!(vec![json!({ "query": "{ __typename }" }); 10]);
+    // The request spends one at the door and its first entry runs on it;
+    // the other nine spend one each: four run, five are refused.
+    let answers = json_ok(post(&app, None, None, batch.clone()).await).await;
+    let answers = answers.as_array().expect("a batch answer");
+    assert_eq!(answers.len(), 10);
+    let ran = answers
+        .iter()
+        .filter(|a| a["data"]["__typename"] == "Query")
+        .count();
+    assert_eq!(ran, 5, "{answers:?}");
+    for refused in answers.iter().filter(|a| a.get("data").is_none()) {
+        assert_eq!(code(refused), "RATE_LIMITED", "{refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["retryAfter"], 1);
+    }
+    // Nothing is left for another request.
+    assert_limited(post(&app, None, None, batch).await).await;
 }

@@ -1,6 +1,7 @@
 //! The limits counted per operation, once the request is authenticated and
-//! its document parsed (the per-IP limit is counted earlier, in
-//! `http::rate_limit`):
+//! its document parsed (the per-IP limit is counted earlier: in
+//! `http::rate_limit` per request, and by `ratelimit::PerOperation` per
+//! further batch entry and WebSocket operation):
 //!
 //! - per signed-in user: each operation spends one request of the user's
 //!   budget, wherever it comes from (HTTP, a batch item, a WebSocket);
@@ -13,7 +14,7 @@
 use std::collections::HashSet;
 
 use async_graphql::{
-    ServerError, ServerResult,
+    ServerResult,
     parser::types::{
         DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
         SelectionSet,
@@ -23,20 +24,11 @@ use async_graphql::{
 use super::OperationData;
 use crate::{
     auth::{ClientInfo, Credentials},
-    error::{code, request_error},
-    ratelimit::{self, AUTH_FIELDS, Decision, Limiter, RateLimits},
+    ratelimit::{self, AUTH_FIELDS, Decision, Limiter, RateLimits, rate_limited},
 };
 
 pub struct OperationRateLimits {
     pub limits: RateLimits,
-}
-
-fn rate_limited(message: String, retry_after_secs: u64) -> ServerError {
-    let mut e = request_error(message, code::RATE_LIMITED);
-    e.extensions
-        .get_or_insert_with(Default::default)
-        .set("retryAfter", retry_after_secs);
-    e
 }
 
 async fn spend(limiter: &Limiter, subject: &str, cost: u32) -> Option<u64> {
@@ -118,7 +110,7 @@ impl OperationRateLimits {
             && let Some(retry) = spend(limiter, &viewer.user_id.to_string(), 1).await
         {
             return Err(rate_limited(
-                "Too many requests from this account; try again later".into(),
+                "Too many requests from this account; try again later",
                 retry,
             ));
         }
