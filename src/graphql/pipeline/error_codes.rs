@@ -1,10 +1,15 @@
-//! Gives every error an `extensions.code`, and masks what is not ours.
+//! Gives every error an `extensions.code`, masks what is not ours, and
+//! bounds how many errors one answer carries.
 //!
 //! Our resolvers set codes themselves (`AppError`). What async-graphql
 //! produces gets one here: parse errors, validation errors, limits, and
 //! argument values of the wrong type. Anything else without a code is an
 //! internal error: logged with the request's span, shown as
 //! `INTERNAL_SERVER_ERROR` without its text.
+//!
+//! An answer carries at most so many errors (RULES.md section 20); past
+//! them, one more error says how many were left out (`N more errors were
+//! left out`, with `leftOut`, and the code of the first one left out).
 
 use async_graphql::{Response, ServerError};
 
@@ -75,7 +80,26 @@ pub(super) fn classify(e: &mut ServerError) {
     }
 }
 
-pub(super) fn classify_all(mut response: Response) -> Response {
+/// Codes on every error of `response`, and at most `max` of them (then
+/// one more saying how many were left out).
+pub(super) fn classify_all(mut response: Response, max: usize) -> Response {
+    let left_out = response.errors.len().saturating_sub(max);
+    if left_out > 0 {
+        // Dropped before they are classified: unexpected errors are logged
+        // one by one, and those left out need not be.
+        let mut first = response.errors.swap_remove(max);
+        response.errors.truncate(max);
+        classify(&mut first);
+        let mut summary = ServerError::new(format!("{left_out} more errors were left out"), None);
+        let extensions = summary.extensions.get_or_insert_with(Default::default);
+        if let Some(code) = first.extensions.as_ref().and_then(|x| x.get("code")) {
+            extensions.set("code", code.clone());
+        }
+        extensions.set("leftOut", left_out);
+        response.errors.iter_mut().for_each(classify);
+        response.errors.push(summary);
+        return response;
+    }
     response.errors.iter_mut().for_each(classify);
     response
 }
@@ -105,6 +129,47 @@ mod tests {
             Some("input.email")
         );
         assert_eq!(argument_path("Unknown field"), None);
+    }
+
+    fn codes(response: &Response) -> Vec<String> {
+        response
+            .errors
+            .iter()
+            .map(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_answer_carries_at_most_so_many_errors_then_says_how_many_were_left_out() {
+        let errors = |n: usize| -> Vec<ServerError> {
+            (0..n)
+                .map(|i| ServerError::new(format!("Unknown type \"X{i}\""), None))
+                .collect()
+        };
+        let kept = classify_all(Response::from_errors(errors(3)), 3);
+        assert_eq!(kept.errors.len(), 3);
+        assert_eq!(kept.errors[2].message, "Unknown type \"X2\"");
+
+        let capped = classify_all(Response::from_errors(errors(10_000)), 3);
+        assert_eq!(capped.errors.len(), 4);
+        assert_eq!(capped.errors[2].message, "Unknown type \"X2\"");
+        assert_eq!(capped.errors[3].message, "9997 more errors were left out");
+        assert_eq!(
+            capped.errors[3]
+                .extensions
+                .as_ref()
+                .and_then(|x| x.get("leftOut"))
+                .cloned(),
+            Some(9997usize.into())
+        );
+        assert_eq!(codes(&capped), vec!["\"GRAPHQL_VALIDATION_FAILED\""; 4]);
+        assert!(is_request_error(&capped), "still a request error");
     }
 
     #[test]
