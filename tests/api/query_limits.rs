@@ -10,7 +10,7 @@ use sea_orm::{EntityTrait, Set};
 use serde_json::{Value, json};
 
 use crate::{
-    helpers::{TestApp, code, count_rows, spawn_app, spawn_with},
+    helpers::{TestApp, code, count_rows, day, spawn_app, spawn_with},
     live_client::{Live, Protocol, first_code},
     transport::post_accepting_graphql_json,
 };
@@ -492,4 +492,101 @@ async fn a_list_argument_holds_at_most_a_hundred_items() {
     assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp}");
     assert_eq!(resp["errors"][0]["extensions"]["field"], "input.amenities");
     assert_eq!(count_rows(&app.db, "properties").await, 0);
+}
+
+/// `calendar` costs its days, `quote` and `isAvailable` their nights, and
+/// `updateCalendar` the days it writes; in a page, for each listing. A
+/// year's calendar of 100 listings (about 200 statements and 3 MB before)
+/// is refused with its cost.
+#[tokio::test]
+async fn calendars_and_stays_cost_their_days_and_nights() {
+    let app = spawn_with(|f| f.merge(("max_query_complexity", 161))).await;
+    let host = app.host("host@example.com").await;
+    let property = app
+        .create_property(&host, json!({ "status": "LISTED" }))
+        .await;
+    // The listing, 30 days, and each day's date and availability: 33.
+    let month = format!(
+        "{{ property(id: \"{property}\") {{ calendar(from: \"{}\", to: \"{}\") {{ date available }} }} }}",
+        day(10),
+        day(40)
+    );
+    let resp = app.gql(&month, json!({})).await;
+    assert!(resp["errors"].is_null(), "{resp}");
+    assert_eq!(
+        resp["data"]["property"]["calendar"]
+            .as_array()
+            .map(Vec::len),
+        Some(30)
+    );
+    // A week's availability and quote for each listing of a page:
+    // 2 + 10 × (7 + 7 + total and its amount) = 162.
+    let stays = |first: usize| {
+        format!(
+            "{{ properties(first: {first}) {{ nodes {{ isAvailable(checkIn: \"{0}\", checkOut: \"{1}\") \
+             quote(checkIn: \"{0}\", checkOut: \"{1}\", guests: 2) {{ total {{ amount }} }} }} }} }}",
+            day(10),
+            day(17)
+        )
+    };
+    let resp = app.gql(&stays(9), json!({})).await;
+    assert!(resp["errors"].is_null(), "2 + 9 × 16 = 146: {resp}");
+    assert_too_complex(&app.gql(&stays(10), json!({})).await, "cost", 162, 161);
+    // Dates the field refuses cost 1: it says more than a cost would.
+    let backwards = format!(
+        "{{ property(id: \"{property}\") {{ calendar(from: \"{}\", to: \"{}\") {{ date }} }} }}",
+        day(400),
+        day(10)
+    );
+    let resp = app.gql(&backwards, json!({})).await;
+    assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(resp["errors"][0]["extensions"]["field"], "to");
+
+    let app = spawn_app().await;
+    let year = format!(
+        "{{ properties(first: 100) {{ nodes {{ calendar(from: \"{}\", to: \"{}\") {{ date }} }} }} }}",
+        day(1),
+        day(367)
+    );
+    assert_too_complex(
+        &app.gql(&year, json!({})).await,
+        "cost",
+        2 + 100 * (366 + 1),
+        1000,
+    );
+    // A host blocks a whole year at once (366 days and each date: 367);
+    // three years in one operation are refused before anything is written.
+    let host = app.host("host@example.com").await;
+    let property = app
+        .create_property(&host, json!({ "status": "LISTED" }))
+        .await;
+    let block = |alias: &str, from: i64| {
+        format!(
+            "{alias}: updateCalendar(input: {{ propertyId: \"{property}\", from: \"{}\", to: \"{}\", available: false }}) {{ date }}",
+            day(from),
+            day(from + 366)
+        )
+    };
+    let resp = app
+        .gql_as(
+            Some(&host.access_token),
+            &format!("mutation {{ {} }}", block("a", 1)),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        resp["data"]["a"].as_array().map(Vec::len),
+        Some(366),
+        "{resp}"
+    );
+    let three = format!(
+        "mutation {{ {} {} {} }}",
+        block("a", 400),
+        block("b", 800),
+        block("c", 1200)
+    );
+    let resp = app
+        .gql_as(Some(&host.access_token), &three, json!({}))
+        .await;
+    assert_too_complex(&resp, "cost", 3 * 367, 1000);
 }
