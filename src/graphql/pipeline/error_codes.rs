@@ -104,9 +104,33 @@ pub(super) fn classify_all(mut response: Response, max: usize) -> Response {
     response
 }
 
+/// A document that does not parse: `Syntax error at line 1, column 14:
+/// expected selection_set, ...`, located there. The parser's own message
+/// quotes the whole line it stopped on, and a document of one line quoted
+/// a megabyte back; the position says where.
+pub(super) fn parse_error(e: async_graphql::parser::Error) -> ServerError {
+    let async_graphql::parser::Error::Syntax { message, start, .. } = &e else {
+        return classify_parse_error(e.into());
+    };
+    let expected = message
+        .rsplit('\n')
+        .next()
+        .and_then(|last| last.trim_start().strip_prefix("= "))
+        .unwrap_or("unexpected input");
+    let mut error = ServerError::new(
+        format!(
+            "Syntax error at line {}, column {}: {expected}",
+            start.line, start.column
+        ),
+        Some(*start),
+    );
+    set_code(&mut error, code::GRAPHQL_PARSE_FAILED);
+    error
+}
+
 /// A parse error, or one raised by the checks on the parsed document
 /// (which set their own codes).
-pub(super) fn classify_parse_error(mut e: ServerError) -> ServerError {
+fn classify_parse_error(mut e: ServerError) -> ServerError {
     if !has_code(&e) {
         let code = if is_limit(&e.message) {
             code::QUERY_TOO_COMPLEX
@@ -170,6 +194,36 @@ mod tests {
         );
         assert_eq!(codes(&capped), vec!["\"GRAPHQL_VALIDATION_FAILED\""; 4]);
         assert!(is_request_error(&capped), "still a request error");
+    }
+
+    #[test]
+    fn syntax_errors_say_where_without_quoting_the_document() {
+        let refused = |text: &str| {
+            let e = async_graphql::parser::parse_query(text).expect_err("does not parse");
+            parse_error(e)
+        };
+        let e = refused("{ __typename ");
+        assert_eq!(
+            e.message,
+            "Syntax error at line 1, column 14: expected selection_set, selection, directive, or arguments"
+        );
+        assert_eq!(
+            e.locations,
+            [async_graphql::Pos {
+                line: 1,
+                column: 14
+            }]
+        );
+        let long = format!("{{ a(x: \"{}\" ) }} }}", "y".repeat(100_000));
+        let e = refused(&long);
+        assert_eq!(
+            e.message,
+            "Syntax error at line 1, column 100015: expected EOI or executable_definition"
+        );
+        assert_eq!(
+            e.extensions.as_ref().and_then(|x| x.get("code")).cloned(),
+            Some(async_graphql::Value::from(code::GRAPHQL_PARSE_FAILED))
+        );
     }
 
     #[test]

@@ -143,12 +143,7 @@ impl Pipeline {
         }
         let doc = match self.0.documents.parse(&request.query) {
             Ok(doc) => doc,
-            Err(e) => {
-                return Err(refused(
-                    request,
-                    error_codes::classify_parse_error(e.into()),
-                ));
-            }
+            Err(e) => return Err(refused(request, error_codes::parse_error(e))),
         };
         if let Err(e) = nesting::check(&doc).and_then(|()| self.0.checks.parsed_document(&doc)) {
             return Err(refused(request, e));
