@@ -16,7 +16,7 @@ use super::{service::BookingService, types::BookingStatus};
 use crate::{
     db::Placeholders,
     error::AppResult,
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_date},
 };
 use entity::booking::{Column as B, Entity as Bookings, Model};
 
@@ -32,6 +32,12 @@ impl Cursor {
             check_in: row.check_in,
             id: row.id,
         }
+    }
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_date(&self.check_in)
     }
 }
 

@@ -114,6 +114,15 @@ pub struct RawConfig {
     pub max_query_complexity: usize,
     /// Root or aliased fields one operation may ask for.
     pub max_query_aliases: usize,
+    /// Lexical tokens one document may hold.
+    pub max_query_tokens: usize,
+    /// Variables one operation may define.
+    pub max_query_variables: usize,
+    /// Items one list in an argument may hold.
+    pub max_list_items: usize,
+    /// Errors one answer carries (then one more saying how many were left
+    /// out).
+    pub max_response_errors: usize,
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
     /// How long one HTTP request may run before it is stopped.
@@ -238,6 +247,10 @@ impl Default for RawConfig {
             max_query_depth: 12,
             max_query_complexity: 1000,
             max_query_aliases: 30,
+            max_query_tokens: 15_000,
+            max_query_variables: 100,
+            max_list_items: 100,
+            max_response_errors: 100,
             shutdown_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
             cors_origins: None,
@@ -490,6 +503,10 @@ pub struct GraphqlConfig {
     pub max_depth: usize,
     pub max_complexity: usize,
     pub max_aliases: usize,
+    pub max_tokens: usize,
+    pub max_variables: usize,
+    pub max_list_items: usize,
+    pub max_errors: usize,
 }
 
 /// The request headers browsers may send from allowed origins unless
@@ -585,6 +602,10 @@ impl Default for GraphqlConfig {
             max_depth: raw.max_query_depth,
             max_complexity: raw.max_query_complexity,
             max_aliases: raw.max_query_aliases,
+            max_tokens: raw.max_query_tokens,
+            max_variables: raw.max_query_variables,
+            max_list_items: raw.max_list_items,
+            max_errors: raw.max_response_errors,
         }
     }
 }
@@ -777,6 +798,10 @@ impl Config {
                 max_depth: raw.max_query_depth,
                 max_complexity: raw.max_query_complexity,
                 max_aliases: raw.max_query_aliases,
+                max_tokens: raw.max_query_tokens,
+                max_variables: raw.max_query_variables,
+                max_list_items: raw.max_list_items,
+                max_errors: raw.max_response_errors,
             },
             shutdown_timeout: raw.shutdown_timeout,
             request_timeout: raw.request_timeout.max(Duration::from_millis(100)),

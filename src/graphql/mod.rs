@@ -158,6 +158,9 @@ pub fn build_schema(
             max_depth: config.max_depth,
             max_complexity: config.max_complexity,
             max_aliases: config.max_aliases,
+            max_tokens: config.max_tokens,
+            max_variables: config.max_variables,
+            max_list_items: config.max_list_items,
             introspection: config.introspection,
         },
         documents: pipeline::ParsedDocuments::default(),
@@ -165,6 +168,7 @@ pub fn build_schema(
         limits: pipeline::OperationRateLimits { limits },
         cache,
         scope: pipeline::RequestScope { db, replica },
+        max_errors: config.max_errors.max(1),
     })
 }
 

@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use futures_util::TryStreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{
@@ -389,38 +389,63 @@ async fn execute(
             let responses = executor
                 .execute_batch(BatchRequest::Batch(rs.into_iter().map(data).collect()))
                 .await;
-            let items: Vec<Value> = match responses {
-                BatchResponse::Single(r) => vec![body(r, meta.request_id.as_deref()).1],
+            let items: Vec<Body> = match responses {
+                BatchResponse::Single(r) => vec![Body::new(r, meta.request_id.as_deref())],
                 BatchResponse::Batch(rs) => rs
                     .into_iter()
-                    .map(|r| body(r, meta.request_id.as_deref()).1)
+                    .map(|r| Body::new(r, meta.request_id.as_deref()))
                     .collect(),
             };
-            json_response(StatusCode::OK, media, &Value::Array(items))
+            json_response(StatusCode::OK, media, &items)
         }
     }
 }
 
-/// The JSON of one response: no `data` for a request error, and the request
-/// id on internal errors so that a report can be matched to the log.
-fn body(response: GqlResponse, request_id: Option<&str>) -> (bool, Value) {
-    let request_error = is_request_error(&response);
-    let mut value = serde_json::to_value(&response).unwrap_or_else(|_| json!({}));
-    if let Value::Object(map) = &mut value {
-        if request_error {
-            map.remove("data");
-        }
-        if let (Some(id), Some(Value::Array(errors))) = (request_id, map.get_mut("errors")) {
-            for e in errors {
-                if let Some(ext) = e.get_mut("extensions").and_then(Value::as_object_mut)
-                    && ext.get("code").and_then(Value::as_str) == Some(code::INTERNAL_SERVER_ERROR)
+/// One response as it is written: no `data` for a request error, and the
+/// request id on internal errors so that a report can be matched to the
+/// log. Serialized straight to bytes, never through a `serde_json::Value`
+/// (an answer is held once in memory, not twice).
+struct Body {
+    response: GqlResponse,
+    request_error: bool,
+}
+
+impl Body {
+    fn new(mut response: GqlResponse, request_id: Option<&str>) -> Self {
+        let request_error = is_request_error(&response);
+        if let Some(id) = request_id {
+            let internal = async_graphql::Value::from(code::INTERNAL_SERVER_ERROR);
+            for e in &mut response.errors {
+                if let Some(ext) = e.extensions.as_mut()
+                    && ext.get("code") == Some(&internal)
                 {
-                    ext.insert("requestId".into(), Value::String(id.to_owned()));
+                    ext.set("requestId", id);
                 }
             }
         }
+        Self {
+            response,
+            request_error,
+        }
     }
-    (request_error, value)
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let r = &self.response;
+        let mut map = serializer.serialize_map(None)?;
+        if !self.request_error {
+            map.serialize_entry("data", &r.data)?;
+        }
+        if !r.extensions.is_empty() {
+            map.serialize_entry("extensions", &r.extensions)?;
+        }
+        if !r.errors.is_empty() {
+            map.serialize_entry("errors", &r.errors)?;
+        }
+        map.end()
+    }
 }
 
 fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
@@ -428,20 +453,6 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
         .http_headers
         .get(crate::graphql::pipeline::CACHE_HEADER)
         .cloned();
-    // The common case, an answer without errors, is written straight to
-    // bytes: there is nothing to adjust in it.
-    if response.errors.is_empty()
-        && let Ok(bytes) = serde_json::to_vec(&response)
-    {
-        let mut response = (
-            StatusCode::OK,
-            [(CONTENT_TYPE, HeaderValue::from_static(media.content_type()))],
-            bytes,
-        )
-            .into_response();
-        with_cache_header(&mut response, cache_header);
-        return response;
-    }
     let has_code = |wanted: &str| {
         is_request_error(&response)
             && response.errors.iter().any(|e| {
@@ -451,9 +462,9 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
     };
     let unauthenticated = has_code(code::UNAUTHENTICATED);
     let rate_limited = has_code(code::RATE_LIMITED).then(|| retry_after(&response));
-    let (request_error, value) = body(response, request_id);
+    let body = Body::new(response, request_id);
     if let Some(retry_after) = rate_limited {
-        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &value);
+        let mut response = json_response(StatusCode::TOO_MANY_REQUESTS, media, &body);
         response
             .headers_mut()
             .insert(RETRY_AFTER, HeaderValue::from(retry_after));
@@ -461,12 +472,12 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
     }
     let status = if unauthenticated {
         StatusCode::UNAUTHORIZED
-    } else if request_error && media == MediaType::GraphqlResponseJson {
+    } else if body.request_error && media == MediaType::GraphqlResponseJson {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let mut response = json_response(status, media, &value);
+    let mut response = json_response(status, media, &body);
     if unauthenticated {
         response.headers_mut().insert(
             WWW_AUTHENTICATE,
@@ -493,8 +504,11 @@ fn with_cache_header(response: &mut Response, value: Option<HeaderValue>) {
 /// request errors like any other.
 fn persisted_rejection(media: MediaType, rejection: super::persisted::Rejection) -> Response {
     if rejection.is_retry_signal() {
-        let (_, value) = body(rejection.into_response(), None);
-        json_response(StatusCode::OK, media, &value)
+        json_response(
+            StatusCode::OK,
+            media,
+            &Body::new(rejection.into_response(), None),
+        )
     } else {
         single_response(media, rejection.into_response(), None)
     }
@@ -514,13 +528,23 @@ fn retry_after(response: &GqlResponse) -> u64 {
         .max(1)
 }
 
-fn json_response(status: StatusCode, media: MediaType, value: &Value) -> Response {
-    (
-        status,
-        [(CONTENT_TYPE, HeaderValue::from_static(media.content_type()))],
-        value.to_string(),
-    )
-        .into_response()
+fn json_response(status: StatusCode, media: MediaType, body: &impl Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static(media.content_type()))],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an answer could not be written as JSON");
+            request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                code::INTERNAL_SERVER_ERROR,
+                crate::error::INTERNAL_MESSAGE,
+            )
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::service::MessagingService;
 use crate::{
     error::AppResult,
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
 use entity::{
     conversation::{Column as C, Entity as Conversations, Model},
@@ -24,6 +24,12 @@ struct Cursor {
     updated_at: DateTime<Utc>,
     #[serde(rename = "i")]
     id: Uuid,
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.updated_at)
+    }
 }
 
 pub struct ConversationPage {

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::connection::{MAX_PAGE, decode_cursor, encode_cursor},
+    graphql::connection::{MAX_PAGE, decode_cursor, encode_cursor, stored_instant},
 };
 
 /// Messages in a page when neither `first` nor `last` is given: the newest 20.
@@ -33,6 +33,12 @@ impl Position {
 
     pub fn cursor(&self) -> String {
         encode_cursor(self)
+    }
+}
+
+impl crate::graphql::connection::Position for Position {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.sent_at)
     }
 }
 

@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use crate::{
     error::AppResult,
-    graphql::connection::{MAX_PAGE, decode_cursor, encode_cursor, page_size},
+    graphql::connection::{
+        MAX_PAGE, Position, decode_cursor, encode_cursor, page_size, stored_instant,
+    },
 };
 use entity::notification::{Column as N, Entity as Notifications, Model};
 
@@ -20,6 +22,12 @@ use entity::notification::{Column as N, Entity as Notifications, Model};
 struct Cursor {
     created_at: DateTime<Utc>,
     id: Uuid,
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.created_at)
+    }
 }
 
 pub struct NotificationPage {

@@ -5,10 +5,17 @@
 //! an event delivered twice is applied once. What the event says only ever
 //! moves a payment forward, from the status it was in; the settlement job
 //! then does whatever follows.
+//!
+//! What is recorded is bounded as it is read: an event whose id or type
+//! could not be Stripe's (an id over the 255 characters it is recorded in,
+//! or holding anything but letters, digits, `_` and `-`) does not
+//! deserialize, and the endpoint answers 400 without recording anything.
+//! Ids and codes inside the event's object that could not be Stripe's are
+//! not looked up or stored.
 
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer, de::Error as _};
 
 use super::{PaymentService, stripe::from_stripe_amount};
 use crate::{db::begin_write, jobs::Job, money::Currency};
@@ -17,10 +24,49 @@ use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
 /// A Stripe event, as much of it as Roost reads.
 #[derive(Debug, Deserialize)]
 pub struct StripeEvent {
+    #[serde(deserialize_with = "stripe_id")]
     pub id: String,
-    #[serde(rename = "type")]
+    #[serde(rename = "type", deserialize_with = "event_type")]
     pub kind: String,
     pub data: EventData,
+}
+
+/// The longest id Roost records (`provider_events.id`,
+/// `payments.provider_reference`, `payments.failure_reason`).
+const MAX_ID: usize = 255;
+/// The longest event type (`provider_events.kind`).
+const MAX_TYPE: usize = 100;
+
+/// Whether `s` could be a Stripe id or code (`evt_1NG8Du2eZvKYlo2C`,
+/// `pi_3MtwBw`, `insufficient_funds`): 1 to 255 letters, digits, `_` or
+/// `-`.
+fn is_stripe_id(s: &str) -> bool {
+    (1..=MAX_ID).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+fn stripe_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    if is_stripe_id(&id) {
+        Ok(id)
+    } else {
+        Err(D::Error::custom(
+            "an event id is 1 to 255 letters, digits, `_` or `-`",
+        ))
+    }
+}
+
+/// `payment_intent.succeeded`: 1 to 100 printable ASCII characters.
+fn event_type<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let kind = String::deserialize(deserializer)?;
+    if (1..=MAX_TYPE).contains(&kind.len()) && kind.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(kind)
+    } else {
+        Err(D::Error::custom(
+            "an event type is 1 to 100 printable ASCII characters",
+        ))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +139,7 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
         "charge.refunded" => intent,
         _ => event.data.object.get("id").and_then(|v| v.as_str()),
     }
+    .filter(|r| is_stripe_id(r))
     .unwrap_or_default()
     .to_owned();
     let mut touched = None;
@@ -140,6 +187,7 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
                 .pointer("/last_payment_error/decline_code")
                 .or_else(|| event.data.object.pointer("/last_payment_error/code"))
                 .and_then(|v| v.as_str())
+                .filter(|r| is_stripe_id(r))
                 .map(str::to_owned);
             let mut update = Payments::update_many()
                 .col_expr(P::Status, Expr::value(to))
@@ -178,4 +226,29 @@ async fn apply(payments: &PaymentService, event: &StripeEvent) -> anyhow::Result
             .await;
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, kind: &str) -> serde_json::Result<StripeEvent> {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "type": kind, "data": { "object": {} }
+        }))
+    }
+
+    #[test]
+    fn events_whose_id_or_type_could_not_be_stripes_do_not_deserialize() {
+        assert!(event("evt_1NG8Du2eZvKYlo2CUI79vXWy", "payment_intent.succeeded").is_ok());
+        assert!(event(&"e".repeat(255), &"t".repeat(100)).is_ok());
+        assert!(event(&"e".repeat(256), "charge.refunded").is_err());
+        assert!(event("", "charge.refunded").is_err());
+        assert!(event("evt_1\u{0}", "charge.refunded").is_err());
+        assert!(event("evt 1", "charge.refunded").is_err());
+        assert!(event("évt_1", "charge.refunded").is_err());
+        assert!(event("evt_1", &"t".repeat(101)).is_err());
+        assert!(event("evt_1", "charge.\nrefunded").is_err());
+        assert!(event("evt_1", "").is_err());
+    }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::service::PropertyService;
 use crate::{
     error::AppResult,
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
 
 use entity::property::{Column as P, Entity as Properties};
@@ -20,6 +20,12 @@ use entity::property::{Column as P, Entity as Properties};
 struct Cursor {
     at: DateTime<Utc>,
     id: Uuid,
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.at)
+    }
 }
 
 #[derive(Default)]

@@ -30,7 +30,7 @@ use super::{
 use crate::{
     db::custom_sql,
     error::{AppError, AppResult},
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
     money::{Currency, MAX_EXPONENT},
 };
 
@@ -539,12 +539,48 @@ fn wrap(lng: f64) -> f64 {
     ((lng + 180.0).rem_euclid(360.0)) - 180.0
 }
 
+/// The largest squared distance (`distance_sq`) between two points: half
+/// a turn of latitude and of longitude, in degrees.
+const MAX_DISTANCE_SQ: f64 = 2.0 * 180.0 * 180.0;
+
 /// What a cursor remembers: the ordering, the sort key and the id.
 #[derive(Debug, Serialize, Deserialize)]
 struct Cursor {
     o: String,
     k: serde_json::Value,
     id: Uuid,
+}
+
+impl Position for Cursor {
+    /// The key of the order the cursor names is one a row holds: an
+    /// instant of years 1 to 9999 (NEWEST), a price key of 0 or more, an
+    /// average rating of 0 to 5, a squared distance of 0 to
+    /// [`MAX_DISTANCE_SQ`]. A cursor of another order is refused as such
+    /// by `search`.
+    fn is_stored(&self) -> bool {
+        let number = self.k.as_f64().filter(|n| n.is_finite());
+        let order = [
+            PropertyOrder::Newest,
+            PropertyOrder::PriceAsc,
+            PropertyOrder::PriceDesc,
+            PropertyOrder::RatingDesc,
+            PropertyOrder::Distance,
+        ]
+        .into_iter()
+        .find(|o| order_name(*o) == self.o);
+        match order {
+            Some(PropertyOrder::Newest) => serde_json::from_value::<DateTime<Utc>>(self.k.clone())
+                .is_ok_and(|at| stored_instant(&at)),
+            Some(PropertyOrder::PriceAsc | PropertyOrder::PriceDesc) => {
+                self.k.as_i64().is_some_and(|k| k >= 0)
+            }
+            Some(PropertyOrder::RatingDesc) => number.is_some_and(|n| (0.0..=5.0).contains(&n)),
+            Some(PropertyOrder::Distance) => {
+                number.is_some_and(|n| (0.0..=MAX_DISTANCE_SQ).contains(&n))
+            }
+            None => true,
+        }
+    }
 }
 
 /// A listing row, with its squared distance when ordering by distance and

@@ -15,7 +15,7 @@ use super::{
 use crate::{
     auth::actor::Actor,
     error::{AppError, AppResult},
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
 
 use entity::saved_property::{Column as S, Entity as Saved};
@@ -24,6 +24,12 @@ use entity::saved_property::{Column as S, Entity as Saved};
 struct Cursor {
     at: DateTime<Utc>,
     id: Uuid,
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.at)
+    }
 }
 
 pub struct SavedPage {

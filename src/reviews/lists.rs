@@ -12,7 +12,7 @@ use super::types::ReviewOrder;
 use crate::{
     db::Placeholders,
     error::AppResult,
-    graphql::connection::{decode_cursor, encode_cursor, page_size},
+    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
 use entity::review::Model;
 
@@ -65,6 +65,12 @@ impl Cursor {
 
     pub fn encode(&self) -> String {
         encode_cursor(self)
+    }
+}
+
+impl Position for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.at)
     }
 }
 

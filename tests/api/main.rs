@@ -12,6 +12,7 @@ mod bookings;
 mod browser;
 mod config;
 mod currencies;
+mod cursors;
 mod every_field;
 mod fake_smtp;
 mod fake_stripe;

@@ -252,3 +252,74 @@ fn generated_operations_never_break_the_server() {
     assert_eq!(status, 200, "{body}");
     drop(app);
 }
+
+/// The size of what a client sends in variables has a bound at its cause,
+/// each answered with its own code, never 5xx: a list of 80,000 items
+/// (past the body's megabyte), of 60,000 (within it), input nested 10,000
+/// deep, a megabyte of search text, a document of one long line that does
+/// not parse.
+#[tokio::test]
+async fn sizes_a_client_controls_are_refused_at_their_bound() {
+    let app = spawn_app().await;
+    let post = |body: String| {
+        app.http
+            .post(app.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let types =
+        "query($t: [PropertyType!]) { properties(filter: { propertyTypes: $t }) { totalCount } }";
+    let too_long = json!({ "query": types, "variables": { "t": vec!["SHARED_ROOM"; 80_000] } });
+    let resp = post(too_long.to_string()).await.expect("answer");
+    assert_eq!(resp.status(), 413, "over the body limit");
+    let many = json!({ "query": types, "variables": { "t": vec!["SHARED_ROOM"; 60_000] } });
+    let resp: Value = post(many.to_string())
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(code(&resp), "BAD_USER_INPUT", "{resp}");
+    assert_eq!(
+        resp["errors"][0]["extensions"]["field"],
+        "filter.propertyTypes"
+    );
+
+    let deep = format!(
+        r#"{{"query": "query($t: [PropertyType!]) {{ properties(filter: {{ propertyTypes: $t }}) {{ totalCount }} }}", "variables": {{"t": {}1{}}}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let resp = post(deep).await.expect("answer");
+    assert_eq!(resp.status(), 400);
+    let resp: Value = resp.json().await.expect("json");
+    assert_eq!(code(&resp), "BAD_REQUEST", "{resp}");
+
+    let resp = app
+        .gql(
+            "query($t: String) { properties(filter: { text: $t }) { totalCount } }",
+            json!({ "t": "word ".repeat(200_000) }),
+        )
+        .await;
+    crate::helpers::assert_bad_input(&resp, "filter.text");
+
+    // One line of a megabyte that does not parse: the answer says where,
+    // and does not quote it back.
+    let line = format!(
+        "{{ properties(filter: {{ text: \"{}\" }}) }} }}",
+        "x".repeat(1_000_000)
+    );
+    let resp = app.gql_response(None, &line, json!({})).await;
+    let body = resp.bytes().await.expect("body");
+    assert!(body.len() < 1_000, "{} bytes", body.len());
+    let resp: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(
+        resp["errors"],
+        json!([{
+            "message": "Syntax error at line 1, column 1000038: expected EOI or executable_definition",
+            "locations": [{ "line": 1, "column": 1000038 }],
+            "extensions": { "code": "GRAPHQL_PARSE_FAILED" },
+        }])
+    );
+}

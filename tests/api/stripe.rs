@@ -495,19 +495,45 @@ async fn pay_while_stripe_fails(
     payment
 }
 
+/// A booking paid with `method` while Stripe fails, as the guest made it.
+struct Lost {
+    guest: Session,
+    booking_id: String,
+    payment: Value,
+    payment_id: Uuid,
+    booking_uuid: Uuid,
+}
+
+/// A guest books a listing and pays with `method` while Stripe fails: the
+/// payment stays PROCESSING, Stripe's answer lost.
+async fn lost_payment(app: &TestApp, fake: &FakeStripe, method: &str) -> Lost {
+    let (_host, guest, property) = setup(app, json!({})).await;
+    let booking = app.book(&guest, &property, 5, 1).await;
+    let booking_id = id(&booking);
+    let payment = pay_while_stripe_fails(app, fake, &guest, &booking_id, method).await;
+    Lost {
+        payment_id: uuid_of(NodeType::Payment, &payment),
+        booking_uuid: uuid_of(NodeType::Booking, &booking),
+        guest,
+        booking_id,
+        payment,
+    }
+}
+
 #[tokio::test]
 async fn a_failed_intent_reported_by_webhook_fails_the_payment_once() {
     let fake = fake_stripe::start().await;
     let app = stripe_app(&fake, Some(WEBHOOK_SECRET)).await;
-    let (_host, guest, property) = setup(&app, json!({})).await;
-    let booking = app.book(&guest, &property, 5, 1).await;
-    let booking_id = id(&booking);
     let method = "pm_card_chargeDeclinedInsufficientFunds";
     // Stripe declined the card, but its answer never reached Roost, whose
     // job keeps retrying: the webhook is how Roost learns of it.
-    let payment = pay_while_stripe_fails(&app, &fake, &guest, &booking_id, method).await;
-    let payment_id = uuid_of(NodeType::Payment, &payment);
-    let booking_uuid = uuid_of(NodeType::Booking, &booking);
+    let Lost {
+        guest,
+        booking_id,
+        payment,
+        payment_id,
+        booking_uuid,
+    } = lost_payment(&app, &fake, method).await;
 
     let payload = event(
         "evt_failed_1",
@@ -594,12 +620,13 @@ async fn an_authorization_reported_by_webhook_is_captured_by_settlement() {
     assert_eq!(created["status"], "requires_capture");
 
     let app = stripe_app(&fake, Some(WEBHOOK_SECRET)).await;
-    let (_host, guest, property) = setup(&app, json!({})).await;
-    let booking = app.book(&guest, &property, 5, 1).await;
-    let booking_id = id(&booking);
-    let payment = pay_while_stripe_fails(&app, &fake, &guest, &booking_id, "pm_card_visa").await;
-    let payment_id = uuid_of(NodeType::Payment, &payment);
-    let booking_uuid = uuid_of(NodeType::Booking, &booking);
+    let Lost {
+        guest,
+        booking_id,
+        payment_id,
+        booking_uuid,
+        ..
+    } = lost_payment(&app, &fake, "pm_card_visa").await;
 
     let payload = event(
         "evt_capturable_1",
@@ -811,4 +838,96 @@ async fn without_a_webhook_secret_the_endpoint_is_not_found() {
         assert_eq!(status, 404);
     }
     assert_eq!(count_rows(&app.db, "provider_events").await, 0);
+}
+
+/// A validly signed event whose id could not be Stripe's (longer than the
+/// 255 characters it is recorded in, or holding a NUL, a space, nothing)
+/// answered 500, which asks Stripe to deliver it again and again: it is
+/// refused with 400 and records nothing. Inside an event, an intent id or a
+/// decline code that could not be Stripe's is neither looked up nor
+/// stored.
+#[tokio::test]
+async fn a_signed_event_whose_ids_could_not_be_stripes_is_refused_or_ignored() {
+    let fake = fake_stripe::start().await;
+    let app = stripe_app(&fake, Some(WEBHOOK_SECRET)).await;
+    let Lost {
+        payment_id,
+        booking_uuid,
+        ..
+    } = lost_payment(&app, &fake, "pm_card_visa").await;
+    let failed = |event_id: &str, kind: &str, intent: &str, decline_code: &str| {
+        event(
+            event_id,
+            kind,
+            intent_object(
+                intent,
+                "requires_payment_method",
+                14_250,
+                booking_uuid,
+                payment_id,
+                json!({ "type": "card_error", "code": "card_declined", "decline_code": decline_code }),
+            ),
+        )
+    };
+    let long = format!("evt_{}", "x".repeat(252));
+    for (event_id, kind) in [
+        (long.as_str(), "payment_intent.payment_failed"),
+        ("evt_nul\u{0}", "payment_intent.payment_failed"),
+        ("evt 1", "payment_intent.payment_failed"),
+        ("", "payment_intent.payment_failed"),
+        ("evt_longtype", &"payment_intent.".repeat(7)),
+    ] {
+        let payload = failed(event_id, kind, "pi_lost1", "insufficient_funds");
+        let (status, body) = deliver(
+            &app,
+            &payload,
+            Some(signature(&payload, WEBHOOK_SECRET, now())),
+        )
+        .await;
+        assert_eq!(
+            (status, body.as_str()),
+            (400, "not a Stripe event"),
+            "{event_id:?} {kind:?}"
+        );
+    }
+    assert_eq!(count_rows(&app.db, "provider_events").await, 0);
+    // 255 characters is an id.
+    let longest = format!("evt_{}", "x".repeat(251));
+    let payload = failed(&longest, "payment_intent.created", "pi_lost1", "x");
+    assert_eq!(
+        deliver_signed(&app, &payload).await,
+        json!({ "received": true, "applied": true })
+    );
+    assert_eq!(count_rows(&app.db, "provider_events").await, 1);
+
+    // An intent id no intent has: recorded, nothing moved.
+    let payload = failed(
+        "evt_longintent",
+        "payment_intent.payment_failed",
+        &format!("pi_{}", "y".repeat(300)),
+        "insufficient_funds",
+    );
+    assert_eq!(
+        deliver_signed(&app, &payload).await,
+        json!({ "received": true, "applied": true })
+    );
+    let row = payment_row(&app, payment_id).await;
+    assert_eq!(row.status, entity::payment::PaymentStatus::Processing);
+    assert_eq!(row.provider_reference, None);
+    // A decline code no code is: the payment fails as declined.
+    let payload = failed(
+        "evt_longcode",
+        "payment_intent.payment_failed",
+        "pi_lost1",
+        &"z".repeat(300),
+    );
+    assert_eq!(
+        deliver_signed(&app, &payload).await,
+        json!({ "received": true, "applied": true })
+    );
+    let row = payment_row(&app, payment_id).await;
+    assert_eq!(row.status, entity::payment::PaymentStatus::Failed);
+    assert_eq!(row.provider_reference.as_deref(), Some("pi_lost1"));
+    assert_eq!(row.failure_reason.as_deref(), Some("card_declined"));
+    assert_eq!(count_rows(&app.db, "provider_events").await, 3);
 }

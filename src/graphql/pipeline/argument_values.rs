@@ -6,13 +6,19 @@
 //! words ("Failed to parse ... occurred while parsing ..."), after the
 //! other fields had run.
 //!
+//! Lists, too, are bounded here (RULES.md section 20): no argument takes
+//! more than so many items in one list. A variable of 65,000 enum values
+//! fits in a megabyte of JSON, and became a statement with 65,000
+//! parameters, which the database refused (SQLite allows 32,766,
+//! PostgreSQL 65,535).
+//!
 //! A value that does not fit is a request error like a built-in type
 //! error: BAD_USER_INPUT, `extensions.field` the path in the arguments
 //! (`filter.checkIn` for `properties(filter: $filter)`, whatever the
 //! variable is called; list items by index, `filter.amenities.2`), and a
 //! message saying what is allowed.
 
-use std::{collections::HashSet, convert::Infallible};
+use std::{borrow::Cow, collections::HashSet, convert::Infallible};
 
 use async_graphql::{
     Name, Pos, ServerError, ServerResult, Value, Variables,
@@ -91,17 +97,20 @@ fn does_not_fit(path: &[String], allowed: &str, pos: Pos) -> ServerError {
 }
 
 /// BAD_USER_INPUT for the first argument value, in the order the document
-/// is written, that does not fit its scalar.
+/// is written, that does not fit its scalar, or that is a list of more than
+/// `max_items`.
 pub(super) fn check(
     types: &SchemaTypes,
     doc: &ExecutableDocument,
     operation: &OperationDefinition,
     vars: &Vars<'_>,
+    max_items: usize,
 ) -> ServerResult<()> {
     Walk {
         types,
         doc,
         vars,
+        max_items,
         seen: HashSet::new(),
     }
     .set(types.root(operation.ty), &operation.selection_set.node)
@@ -111,6 +120,7 @@ struct Walk<'a> {
     types: &'a SchemaTypes,
     doc: &'a ExecutableDocument,
     vars: &'a Vars<'a>,
+    max_items: usize,
     /// Fragments checked already: each is checked once.
     seen: HashSet<&'a str>,
 }
@@ -130,7 +140,7 @@ impl<'a> Walk<'a> {
                             };
                             let mut path = vec![arg.name.clone()];
                             if let Err(allowed) = self.value(&value, &arg.ty, &mut path) {
-                                return Err(does_not_fit(&path, allowed, name.pos));
+                                return Err(does_not_fit(&path, &allowed, name.pos));
                             }
                         }
                     }
@@ -155,12 +165,25 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
-    /// Whether `value` fits `ty`, as far as its scalars go; `path` ends at
-    /// the value that does not. Shapes (an object where a list goes, a
-    /// field the input type lacks) are left to validation.
-    fn value(&self, value: &Value, ty: &Type, path: &mut Vec<String>) -> Result<(), &'static str> {
+    /// Whether `value` fits `ty`, as far as its scalars and the length of
+    /// its lists go; `path` ends at the value that does not. Shapes (an
+    /// object where a list goes, a field the input type lacks) are left to
+    /// validation.
+    fn value(
+        &self,
+        value: &Value,
+        ty: &Type,
+        path: &mut Vec<String>,
+    ) -> Result<(), Cow<'static, str>> {
         match (&ty.base, value) {
             (_, Value::Null) => Ok(()),
+            (BaseType::List(_), Value::List(items)) if items.len() > self.max_items => {
+                Err(Cow::Owned(format!(
+                    "holds {} items; at most {} are allowed",
+                    items.len(),
+                    self.max_items
+                )))
+            }
             (BaseType::List(inner), Value::List(items)) => {
                 for (i, item) in items.iter().enumerate() {
                     path.push(i.to_string());
@@ -183,7 +206,7 @@ impl<'a> Walk<'a> {
                     Ok(())
                 }
                 (Some(_), _) => Ok(()),
-                (None, value) => scalars::fits(name, value),
+                (None, value) => scalars::fits(name, value).map_err(Cow::Borrowed),
             },
         }
     }
@@ -210,7 +233,7 @@ mod tests {
         let variables = Variables::from_json(variables);
         let (_, operation) = doc.operations.iter().next().expect("an operation");
         let vars = Vars::new(&operation.node, &variables);
-        let e = check(&types, &doc, &operation.node, &vars).err()?;
+        let e = check(&types, &doc, &operation.node, &vars, 3).err()?;
         let field = e.extensions.as_ref()?.get("field")?.clone();
         Some((field.to_string().trim_matches('"').to_owned(), e.message))
     }
@@ -254,6 +277,30 @@ mod tests {
             Some((
                 "windows.price".into(),
                 "windows.price must be a decimal number such as \"120.50\"".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn lists_hold_so_many_items_wherever_they_are() {
+        let q = "query($ws: [Window!]) { at(when: \"2027-03-10T14:00:00Z\", windows: $ws) { id } }";
+        let window = |days: usize| serde_json::json!({ "from": "2027-03-10T14:00:00Z", "days": vec!["2027-03-10"; days] });
+        assert_eq!(
+            refused(q, serde_json::json!({ "ws": vec![window(3); 3] })),
+            None
+        );
+        assert_eq!(
+            refused(q, serde_json::json!({ "ws": vec![window(3); 4] })),
+            Some((
+                "windows".into(),
+                "windows holds 4 items; at most 3 are allowed".into()
+            ))
+        );
+        assert_eq!(
+            refused(q, serde_json::json!({ "ws": [window(1), window(65_000)] })),
+            Some((
+                "windows.1.days".into(),
+                "windows.1.days holds 65000 items; at most 3 are allowed".into()
             ))
         );
     }

@@ -1,13 +1,14 @@
 //! What every operation goes through besides its resolvers, in this order:
-//! NUL characters refused; the document parsed (or taken from the
-//! parsed-document cache), its fragment cycles refused and its nesting
-//! bounded; the response cache's notes; the per-operation rate limits; the
+//! NUL characters refused and the document's tokens counted; the document
+//! parsed (or taken from the parsed-document cache), its fragment cycles
+//! refused, its nesting and its variable definitions bounded; the response
+//! cache's notes; the per-operation rate limits; the
 //! document checks (introspection, a rejected token, shape, depth, cost,
 //! argument values); the request scope
 //! (viewer cache, loaders, replica routing); then, around async-graphql's
 //! validation and execution, the response cache and the replica's
 //! read-your-writes marks; metrics and tracing around all of it, and error
-//! codes on everything that comes out.
+//! codes on everything that comes out, at most so many errors an answer.
 //!
 //! An [`Executor`] around the schema rather than async-graphql extensions:
 //! once a schema has any extension, async-graphql passes every field of
@@ -20,6 +21,7 @@
 mod argument_values;
 mod auth_gate;
 mod depth_limit;
+mod document_bounds;
 mod document_checks;
 mod documents;
 mod error_codes;
@@ -74,6 +76,9 @@ pub struct Parts {
     pub limits: OperationRateLimits,
     pub cache: ResponseCache,
     pub scope: RequestScope,
+    /// Errors one answer carries (then one more saying how many were left
+    /// out).
+    pub max_errors: usize,
 }
 
 /// The data an operation's checks read: the request's own (credentials and
@@ -138,14 +143,9 @@ impl Pipeline {
         }
         let doc = match self.0.documents.parse(&request.query) {
             Ok(doc) => doc,
-            Err(e) => {
-                return Err(refused(
-                    request,
-                    error_codes::classify_parse_error(e.into()),
-                ));
-            }
+            Err(e) => return Err(refused(request, error_codes::parse_error(e))),
         };
-        if let Err(e) = nesting::check(&doc) {
+        if let Err(e) = nesting::check(&doc).and_then(|()| self.0.checks.parsed_document(&doc)) {
             return Err(refused(request, e));
         }
         let operation = selected_operation(&doc.operations, request.operation_name.as_deref());
@@ -250,13 +250,18 @@ impl Pipeline {
                 Ok(prepared) => self.run(prepared, session).await,
                 Err(e) => Response::from_errors(vec![e]),
             };
-            error_codes::classify_all(response)
+            self.finish(response)
         };
         self.0.metrics.execute(name.as_deref(), run).await
     }
 
+    /// Codes on every error, and at most so many errors.
+    fn finish(&self, response: Response) -> Response {
+        error_codes::classify_all(response, self.0.max_errors)
+    }
+
     async fn refused(&self, (name, e): (Option<String>, ServerError)) -> Response {
-        let response = error_codes::classify_all(Response::from_errors(vec![e]));
+        let response = self.finish(Response::from_errors(vec![e]));
         self.0
             .metrics
             .execute(name.as_deref(), future::ready(response))
@@ -277,10 +282,13 @@ impl Pipeline {
             Err(refused) => return one(self.refused(*refused).await),
         };
         match self.prepare(parsed, session.as_deref()).await {
-            Ok(prepared) => Executor::execute_stream(&self.0.schema, prepared.request, session)
-                .map(error_codes::classify_all)
-                .boxed(),
-            Err(e) => one(error_codes::classify_all(Response::from_errors(vec![e]))),
+            Ok(prepared) => {
+                let pipeline = self.clone();
+                Executor::execute_stream(&self.0.schema, prepared.request, session)
+                    .map(move |response| pipeline.finish(response))
+                    .boxed()
+            }
+            Err(e) => one(self.finish(Response::from_errors(vec![e]))),
         }
     }
 }

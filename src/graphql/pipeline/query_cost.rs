@@ -11,6 +11,14 @@
 //! out of range costs a page of one: the field refuses it with
 //! BAD_USER_INPUT on `first`, which says more than a cost would.
 //!
+//! A field whose work grows with a range of dates it is given costs the
+//! range's days instead of 1: `calendar(from, to)` its days, `quote` and
+//! `isAvailable` their nights, `updateCalendar` the days it writes (each
+//! day is a row read or written, and a part of the answer). A range the
+//! field refuses (the end not after the start, longer than 366 days, not a
+//! date) costs 1, like a page size out of range. Inside a page it is paid
+//! for each item: 100 listings' calendars of 366 days cost 36,702.
+//!
 //! So a search page of 50 listings, each with its id, title, price, host,
 //! rating, location and photos (19 per listing), costs
 //! 2 + 50 × 19 = 952, plus 4 for `pageInfo { hasNextPage endCursor }` and
@@ -19,7 +27,7 @@
 use std::collections::HashMap;
 
 use async_graphql::{
-    ServerResult, Value,
+    ScalarType, ServerResult, Value,
     parser::types::{ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
 };
 
@@ -27,7 +35,26 @@ use super::{
     argument_values::Vars,
     schema_types::{SchemaTypes, named},
 };
-use crate::{error::too_complex, graphql::connection::MAX_PAGE};
+use crate::{
+    error::too_complex,
+    graphql::{connection::MAX_PAGE, scalars::Date},
+    properties::calendar::MAX_RANGE_DAYS,
+};
+
+/// The fields that cost the days of a range: the type, the field, and the
+/// paths in its arguments to the range's first day and to its end
+/// (exclusive).
+const RANGES: [(&str, &str, &[&str], &[&str]); 4] = [
+    ("Property", "calendar", &["from"], &["to"]),
+    ("Property", "isAvailable", &["checkIn"], &["checkOut"]),
+    ("Property", "quote", &["checkIn"], &["checkOut"]),
+    (
+        "Mutation",
+        "updateCalendar",
+        &["input", "from"],
+        &["input", "to"],
+    ),
+];
 
 /// The cost of `operation`.
 pub(super) fn cost(
@@ -117,7 +144,36 @@ impl<'a> Walk<'a> {
                 self.set(ty, set, own_page)
             }
         };
-        under.saturating_add(1)
+        under.saturating_add(self.own_cost(parent, field))
+    }
+
+    /// What the field itself costs: 1, or the days of the range it is
+    /// given (`RANGES`).
+    fn own_cost(&self, parent: Option<&str>, field: &Field) -> usize {
+        let name = field.name.node.as_str();
+        let Some((_, _, from, to)) = RANGES
+            .iter()
+            .find(|(ty, f, _, _)| parent == Some(*ty) && *f == name)
+        else {
+            return 1;
+        };
+        let date = |path: &[&str]| {
+            let (argument, inside) = path.split_first()?;
+            let mut value = self.vars.argument(field, argument)?;
+            for key in inside {
+                value = match value {
+                    Value::Object(mut fields) => fields.swap_remove(*key)?,
+                    _ => return None,
+                };
+            }
+            Date::parse(value).ok().map(|d| d.0)
+        };
+        match (date(from), date(to)) {
+            (Some(from), Some(to)) if (1..=MAX_RANGE_DAYS).contains(&(to - from).num_days()) => {
+                usize::try_from((to - from).num_days()).unwrap_or(1)
+            }
+            _ => 1,
+        }
     }
 
     fn fragment(&mut self, name: &'a str, page: Option<usize>) -> usize {
@@ -207,6 +263,52 @@ mod tests {
         assert_eq!(
             cost_of(
                 "{ properties(first: 0) { nodes { id } } }",
+                serde_json::json!({})
+            ),
+            2 + 1
+        );
+    }
+
+    #[test]
+    fn ranges_of_dates_cost_their_days() {
+        let calendar = "{ property(id: \"x\") { calendar(from: \"2027-01-01\", to: \"2027-01-31\") { date available } } }";
+        // property, 30 days, date, available
+        assert_eq!(cost_of(calendar, serde_json::json!({})), 1 + 30 + 2);
+        let stay = "query($in: Date!, $out: Date!) { property(id: \"x\") { \
+            isAvailable(checkIn: $in, checkOut: $out) \
+            quote(checkIn: $in, checkOut: $out, guests: 2) { total { amount } } } }";
+        let nights = |check_in: &str, check_out: &str| {
+            cost_of(
+                stay,
+                serde_json::json!({ "in": check_in, "out": check_out }),
+            )
+        };
+        assert_eq!(nights("2027-01-01", "2027-01-08"), 1 + 7 + (7 + 2));
+        // Ranges the field refuses cost 1: backwards, empty, too long, not a date.
+        assert_eq!(nights("2027-01-08", "2027-01-01"), 1 + 1 + (1 + 2));
+        assert_eq!(nights("2027-01-01", "2027-01-01"), 1 + 1 + (1 + 2));
+        assert_eq!(nights("2027-01-01", "2028-01-03"), 1 + 1 + (1 + 2));
+        assert_eq!(nights("2027-01-01", "2028-01-02"), 1 + 366 + (366 + 2));
+        assert_eq!(nights("2027-01-01", "soon"), 1 + 1 + (1 + 2));
+        // In a page, for each item; through fragments on the type too.
+        let page = "{ properties(first: 100) { nodes { ...C } } } \
+            fragment C on Property { calendar(from: \"2027-01-01\", to: \"2028-01-02\") { date } }";
+        assert_eq!(cost_of(page, serde_json::json!({})), 2 + 100 * (366 + 1));
+        let node = "{ node(id: \"x\") { ... on Property { isAvailable(checkIn: \"2027-01-01\", checkOut: \"2027-01-31\") } } }";
+        assert_eq!(cost_of(node, serde_json::json!({})), 1 + 30);
+        // The days a host writes, from the input object.
+        let update = "mutation($i: UpdateCalendarInput!) { updateCalendar(input: $i) { date } }";
+        assert_eq!(
+            cost_of(
+                update,
+                serde_json::json!({ "i": { "propertyId": "x", "from": "2027-01-01", "to": "2027-03-01" } })
+            ),
+            59 + 1
+        );
+        // A field of that name elsewhere costs 1.
+        assert_eq!(
+            cost_of(
+                "{ me { id } calendar(from: \"2027-01-01\", to: \"2027-03-01\") }",
                 serde_json::json!({})
             ),
             2 + 1
