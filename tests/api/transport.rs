@@ -662,3 +662,42 @@ async fn response_fields_keep_the_query_order() {
     .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
 }
+
+#[tokio::test]
+async fn metrics_labels_take_a_bounded_set_of_values_whatever_is_sent() {
+    let app = spawn_app().await;
+    // Invented methods (HTTP allows any token, of any length) and paths,
+    // each unique, as a client would send to grow the metrics page.
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("X{marker}{i}").as_bytes())
+            .expect("a method token");
+        for path in ["/graphql".to_owned(), format!("/nowhere-{marker}-{i}")] {
+            app.http
+                .request(method.clone(), app.url(&path))
+                .send()
+                .await
+                .expect("answered");
+        }
+        app.http
+            .get(app.url(&format!("/nowhere-{marker}-{i}")))
+            .send()
+            .await
+            .expect("answered");
+    }
+    let text = app.metrics_page().await;
+    assert!(!text.contains(&marker), "a client's value became a label");
+    let lines = |method: &str, route: &str| {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("roost_http_requests_total{")
+                    && l.contains(&format!(r#"method="{method}""#))
+                    && l.contains(&format!(r#"route="{route}""#))
+            })
+            .count()
+    };
+    // Counted all the same, under "other".
+    assert!(lines("other", "/graphql") >= 1, "{text}");
+    assert!(lines("other", "other") >= 1, "{text}");
+    assert!(lines("GET", "other") >= 1, "{text}");
+}
