@@ -4,10 +4,12 @@ pub mod graphql;
 pub mod hardening;
 pub mod health;
 pub mod metrics;
+pub mod multipart;
 pub mod negotiate;
 pub mod persisted;
 pub mod playground;
 pub mod rate_limit;
+pub mod server;
 pub mod webhooks;
 pub mod websocket;
 
@@ -40,10 +42,6 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws_only))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            hardening::request_timeout,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
             rate_limit::per_ip,
         ));
     let mut router = api
@@ -73,7 +71,7 @@ pub fn router(state: AppState) -> Router {
                 .unwrap_or("-");
             let span = tracing::info_span!(
                 "request",
-                otel.name = %format!("{} {}", req.method(), req.uri().path()),
+                otel.name = metrics::method_label(req.method()),
                 otel.kind = "server",
                 request_id = %id,
                 method = %req.method(),
@@ -94,6 +92,10 @@ pub fn router(state: AppState) -> Router {
             },
         );
     router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hardening::deadlines,
+        ))
         .layer(middleware::from_fn(hardening::security_headers))
         .layer(middleware::from_fn(metrics::track))
         .layer(cors(&state))
@@ -107,6 +109,10 @@ pub fn router(state: AppState) -> Router {
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::render))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hardening::deadlines,
+        ))
         .with_state(state)
 }
 
