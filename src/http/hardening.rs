@@ -54,6 +54,28 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The longest request id a client may send: one it sends is kept (so a
+/// caller's id follows the request through the logs) when it is at most
+/// this many visible ASCII characters, and replaced by one of ours
+/// otherwise, rather than copied into every log line and error.
+pub const MAX_REQUEST_ID: usize = 128;
+
+pub async fn client_request_id(mut req: Request, next: Next) -> Response {
+    let fits = |id: &HeaderValue| {
+        id.len() <= MAX_REQUEST_ID
+            && !id.is_empty()
+            && id.as_bytes().iter().all(u8::is_ascii_graphic)
+    };
+    if req
+        .headers()
+        .get(super::REQUEST_ID)
+        .is_some_and(|id| !fits(id))
+    {
+        req.headers_mut().remove(super::REQUEST_ID);
+    }
+    next.run(req).await
+}
+
 /// The time a request may take, on every route (RULES §20):
 ///
 /// - its body must arrive within `ROOST_BODY_TIMEOUT` of its headers, or

@@ -16,10 +16,17 @@
 //!   request holds at most [`MAX_PLACES`] open descriptors, and nothing is
 //!   left on disk when they close.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use async_graphql::{BatchRequest, UploadValue};
 use axum::{body::Body, http::StatusCode};
+use futures_util::StreamExt;
 use multer::{Constraints, Multipart, SizeLimit};
 use tokio::io::AsyncWriteExt;
 
@@ -35,6 +42,25 @@ pub const MAX_FILES: usize = 4;
 pub const MAX_PLACES: usize = MAX_BATCH;
 /// A whole multipart request: its files and both JSON parts.
 pub const MAX_REQUEST: usize = MAX_FILES * MAX_FILE + MAX_JSON_PART;
+/// What may arrive while a part's headers are awaited: the boundary, the
+/// headers, and the first of its data read with them. multer looks for the
+/// end of the headers from the start of what it holds each time more
+/// arrives, so this also bounds that work.
+const MAX_PART_HEAD: usize = 1024 * 1024;
+
+/// The headers of a part went on past [`MAX_PART_HEAD`].
+#[derive(Debug)]
+struct PartHeadTooLong;
+
+impl std::fmt::Display for PartHeadTooLong {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a part's headers are too long")
+    }
+}
+
+impl std::error::Error for PartHeadTooLong {}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why a multipart request was refused: its status and message.
 #[derive(Debug, PartialEq, Eq)]
@@ -76,6 +102,10 @@ impl From<multer::Error> for Refused {
                 "A multipart request may be at most {} MiB",
                 MAX_REQUEST / MIB
             )),
+            multer::Error::StreamReadFailed(e) if e.is::<PartHeadTooLong>() => too_large(format!(
+                "A part's headers may be at most {} MiB",
+                MAX_PART_HEAD / MIB
+            )),
             e => bad(format!("Invalid multipart request: {e}")),
         }
     }
@@ -91,19 +121,36 @@ pub async fn receive(content_type: &str, body: Body) -> Result<BatchRequest, Ref
         .per_field(MAX_FILE as u64)
         .for_field("operations", MAX_JSON_PART as u64)
         .for_field("map", MAX_JSON_PART as u64);
-    let mut multipart = Multipart::with_constraints(
-        body.into_data_stream(),
-        boundary,
-        Constraints::new().size_limit(limits),
-    );
+    // usize::MAX while a part's data is read; otherwise what may still
+    // arrive before its headers end.
+    let head_budget = Arc::new(AtomicUsize::new(usize::MAX));
+    let budget = head_budget.clone();
+    let stream = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(BoxError::from)?;
+        let spent = budget.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+            (left == usize::MAX)
+                .then_some(left)
+                .or(left.checked_sub(chunk.len()))
+        });
+        match spent {
+            Ok(_) => Ok(chunk),
+            Err(_) => Err(BoxError::from(PartHeadTooLong)),
+        }
+    });
+    let mut multipart =
+        Multipart::with_constraints(stream, boundary, Constraints::new().size_limit(limits));
+    let mut parts = Parts {
+        multipart: &mut multipart,
+        head_budget,
+    };
 
-    let operations = expect_part(&mut multipart, "operations").await?;
+    let operations = parts.expect("operations").await?;
     let mut batch = super::graphql::parse_json_body(&operations.bytes().await?).map_err(bad)?;
-    let map = expect_part(&mut multipart, "map").await?;
+    let map = parts.expect("map").await?;
     let mut map = parse_map(&map.bytes().await?)?;
 
     let mut files = Vec::new();
-    while let Some(mut field) = multipart.next_field().await? {
+    while let Some(mut field) = parts.next().await? {
         let name = field.name().unwrap_or_default().to_owned();
         let Some(places) = map.remove(&name) else {
             return Err(bad(format!(
@@ -142,17 +189,30 @@ pub async fn receive(content_type: &str, body: Body) -> Result<BatchRequest, Ref
     Ok(batch)
 }
 
-/// The next part, which must be `name`.
-async fn expect_part<'a>(
-    multipart: &mut Multipart<'a>,
-    name: &str,
-) -> Result<multer::Field<'a>, Refused> {
-    match multipart.next_field().await? {
-        Some(field) if field.name() == Some(name) => Ok(field),
-        _ => Err(bad(format!(
-            "Expected the part `{name}` here: a multipart request sends \
-             `operations`, then `map`, then the files"
-        ))),
+/// The parts of a request, each one's headers read within
+/// [`MAX_PART_HEAD`].
+struct Parts<'m, 'a> {
+    multipart: &'m mut Multipart<'a>,
+    head_budget: Arc<AtomicUsize>,
+}
+
+impl<'a> Parts<'_, 'a> {
+    async fn next(&mut self) -> Result<Option<multer::Field<'a>>, Refused> {
+        self.head_budget.store(MAX_PART_HEAD, Ordering::Relaxed);
+        let field = self.multipart.next_field().await;
+        self.head_budget.store(usize::MAX, Ordering::Relaxed);
+        Ok(field?)
+    }
+
+    /// The next part, which must be `name`.
+    async fn expect(&mut self, name: &str) -> Result<multer::Field<'a>, Refused> {
+        match self.next().await? {
+            Some(field) if field.name() == Some(name) => Ok(field),
+            _ => Err(bad(format!(
+                "Expected the part `{name}` here: a multipart request sends \
+                 `operations`, then `map`, then the files"
+            ))),
+        }
     }
 }
 

@@ -11,7 +11,10 @@
 //!   give it);
 //! - request headers at most [`MAX_HEADER_BYTES`] in all (request line
 //!   included) and [`MAX_HEADERS`] of them: beyond, hyper answers 431 and
-//!   closes.
+//!   closes;
+//! - a client that takes nothing of what it is sent (an answer, WebSocket
+//!   messages) for `body_timeout` loses its connection, rather than holding
+//!   it and the answer's memory for as long as it likes.
 //!
 //! Bodies and the time a request may run are bounded per request by
 //! [`super::hardening::deadlines`]. Cleartext HTTP/2 is not served: hyper
@@ -84,7 +87,7 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         tokio::spawn(connection(
-            Counted::new(stream, permit),
+            Counted::new(stream, permit, limits.body_timeout),
             peer,
             router.clone(),
             http.clone(),
@@ -146,18 +149,51 @@ async fn accept_failed(e: &io::Error) {
 
 /// A client's connection together with its place under the connection cap:
 /// the place is given back when the socket closes, also when it was handed
-/// on to a WebSocket.
+/// on to a WebSocket. Writing to it fails once it has taken nothing for
+/// `send_timeout`.
 struct Counted {
     stream: TcpStream,
     _permit: OwnedSemaphorePermit,
+    send_timeout: Duration,
+    /// Since when a write has waited on the client, when one has.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Counted {
-    fn new(stream: TcpStream, permit: OwnedSemaphorePermit) -> Self {
+    fn new(stream: TcpStream, permit: OwnedSemaphorePermit, send_timeout: Duration) -> Self {
         metrics::gauge!("roost_http_connections").increment(1.0);
         Self {
             stream,
             _permit: permit,
+            send_timeout,
+            stalled: None,
+        }
+    }
+
+    /// What a write that made progress returns as it is; one that waits
+    /// starts (or goes on) counting, and fails when the count runs out.
+    fn unless_stalled<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let timeout = self.send_timeout;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                metrics::counter!("roost_http_send_timeouts_total").increment(1);
+                Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the client took nothing of what it was sent in time",
+                )))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -184,7 +220,8 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        self.unless_stalled(cx, polled)
     }
 
     fn poll_write_vectored(
@@ -192,7 +229,8 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+        let polled = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
+        self.unless_stalled(cx, polled)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -200,7 +238,8 @@ impl AsyncWrite for Counted {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
+        let polled = Pin::new(&mut self.stream).poll_flush(cx);
+        self.unless_stalled(cx, polled)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

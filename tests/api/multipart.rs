@@ -330,3 +330,14 @@ async fn a_part_the_map_does_not_name_is_refused_while_the_body_is_still_arrivin
         Some(400)
     );
 }
+
+#[tokio::test]
+async fn a_part_whose_headers_never_end_is_refused_at_one_mebibyte() {
+    let app = spawn_app().await;
+    let mut body =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"operations\"\r\nX-Pad: ")
+            .into_bytes();
+    body.resize(body.len() + 3 * 1024 * 1024, b'a');
+    let (status, resp) = post(&app, None, body).await;
+    assert_refused(status, &resp, 413, "A part's headers may be at most 1 MiB");
+}

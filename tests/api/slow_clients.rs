@@ -278,3 +278,37 @@ async fn request_headers_over_32_kib_or_100_fields_answer_431() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_client_that_takes_nothing_of_its_answer_loses_the_connection() {
+    let app = spawn_with(tight).await;
+    let size = 10 * 1024 * 1024;
+    let dir = app.config.storage.photos_dir.join("slow");
+    std::fs::create_dir_all(&dir).expect("photo folder");
+    std::fs::write(dir.join("big.png"), vec![7u8; size]).expect("a big file");
+    // A small receive window, so that the answer cannot all wait in buffers.
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.set_recv_buffer_size(4096).expect("buffer size");
+    let mut stream = socket.connect(app.addr).await.expect("connect");
+    assert!(
+        raw_http::send(
+            &mut stream,
+            b"GET /photos/slow/big.png HTTP/1.1\r\nHost: roost\r\n\r\n"
+        )
+        .await
+    );
+    // Past the body timeout (2 s) without reading...
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    // ...the server has given up: what it had sent arrives, then the end.
+    let mut received = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    let read_all = tokio::time::timeout(Duration::from_secs(20), async {
+        use tokio::io::AsyncReadExt;
+        while let Ok(n @ 1..) = stream.read(&mut buf).await {
+            received += n;
+        }
+    })
+    .await;
+    assert!(read_all.is_ok(), "the connection was still open");
+    assert!(received > 0 && received < size, "received {received} bytes");
+}
