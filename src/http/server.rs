@@ -63,6 +63,7 @@ pub async fn serve(
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let http = Arc::new(http);
+    open_file_limit(limits.max_connections);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closed) = watch::channel(());
     let mut shutdown = pin!(shutdown);
@@ -130,6 +131,47 @@ async fn connection(
         // the clients' business; the log keeps them at debug.
         tracing::debug!(error = %e, %peer, "a connection ended with an error");
     }
+}
+
+/// Descriptors the process needs beside one per connection: the database
+/// pools, Redis, files being served or uploaded, the listeners.
+const DESCRIPTORS_BESIDE_CONNECTIONS: u64 = 256;
+
+/// Raises the process's soft open-file limit to its hard one (as Go's
+/// runtime does), and warns when even that leaves too few descriptors for
+/// `max_connections`: the cap is then what an operator must lower.
+fn open_file_limit(max_connections: usize) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        let raised = match (limit.current, limit.maximum) {
+            (Some(current), maximum) if maximum.is_none_or(|m| m > current) => {
+                let wanted = Rlimit {
+                    current: maximum,
+                    maximum,
+                };
+                match setrlimit(Resource::Nofile, wanted) {
+                    Ok(()) => maximum,
+                    Err(_) => Some(current),
+                }
+            }
+            (current, _) => current,
+        };
+        let needed = u64::try_from(max_connections)
+            .unwrap_or(u64::MAX)
+            .saturating_add(DESCRIPTORS_BESIDE_CONNECTIONS);
+        if let Some(available) = raised.filter(|a| *a < needed) {
+            tracing::warn!(
+                open_files = available,
+                needed,
+                "the open-file limit is below what ROOST_MAX_CONNECTIONS may need; \
+                 lower it or raise the limit (ulimit -n)"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = max_connections;
 }
 
 /// An accept error: a connection that went away before it was accepted is
