@@ -207,6 +207,7 @@ impl Application {
             ))
         });
         let limits = state.config.connections;
+        http::server::open_file_limit(limits.max_connections);
         // Scrapes stop with the server; they hold no work worth finishing.
         if let Some(metrics) = metrics {
             let router = http::metrics_router(state.clone());

@@ -1046,6 +1046,36 @@ mod tests {
     }
 
     #[test]
+    fn slow_client_bounds_have_defaults_and_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        let cfg = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
+        assert_eq!(
+            cfg.connections,
+            ConnectionLimits {
+                header_timeout: Duration::from_secs(30),
+                body_timeout: Duration::from_secs(60),
+                max_connections: 1024,
+            }
+        );
+        assert_eq!(cfg.persisted_queries.max_bytes, 32 * 1024 * 1024);
+        let cfg = Config::from_figment(
+            figment(&[
+                ("data_dir", path),
+                ("header_timeout", "2s"),
+                ("body_timeout", "1m"),
+            ])
+            .merge(Serialized::default("max_connections", 0))
+            .merge(Serialized::default("persisted_queries_max_bytes", 4096)),
+        )
+        .expect("valid");
+        assert_eq!(cfg.connections.header_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.connections.body_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.connections.max_connections, 1, "at least one");
+        assert_eq!(cfg.persisted_queries.max_bytes, 4096);
+    }
+
+    #[test]
     fn cors_headers_default_to_what_clients_send() {
         assert_eq!(
             cors_headers(None)

@@ -63,7 +63,6 @@ pub async fn serve(
         .max_header_size(MAX_HEADER_BYTES)
         .max_headers(MAX_HEADERS);
     let http = Arc::new(http);
-    open_file_limit(limits.max_connections);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closed) = watch::channel(());
     let mut shutdown = pin!(shutdown);
@@ -140,7 +139,7 @@ const DESCRIPTORS_BESIDE_CONNECTIONS: u64 = 256;
 /// Raises the process's soft open-file limit to its hard one (as Go's
 /// runtime does), and warns when even that leaves too few descriptors for
 /// `max_connections`: the cap is then what an operator must lower.
-fn open_file_limit(max_connections: usize) {
+pub fn open_file_limit(max_connections: usize) {
     #[cfg(unix)]
     {
         use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
