@@ -69,9 +69,15 @@ pub fn router(state: AppState) -> Router {
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
+            // Named by the method and the route's pattern, as the metrics
+            // label them: never by what a client made up.
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or(metrics::OTHER, |p| p.as_str());
             let span = tracing::info_span!(
                 "request",
-                otel.name = metrics::method_label(req.method()),
+                otel.name = %format!("{} {route}", metrics::method_label(req.method())),
                 otel.kind = "server",
                 request_id = %id,
                 method = %req.method(),
