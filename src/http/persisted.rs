@@ -204,7 +204,9 @@ impl PersistedQueries {
     {
         match self.resolve(request).await {
             Ok(Resolved { request, pending }) => {
-                let response = run(request).await;
+                // On the heap: operations of a batch run side by side, and
+                // each one's execution is a large future.
+                let response = Box::pin(run(request)).await;
                 self.settle(pending, &response).await;
                 response
             }
