@@ -206,29 +206,26 @@ impl Application {
                 token.clone(),
             ))
         });
+        let limits = state.config.connections;
+        http::server::open_file_limit(limits.max_connections);
         // Scrapes stop with the server; they hold no work worth finishing.
         if let Some(metrics) = metrics {
             let router = http::metrics_router(state.clone());
             let stopped = token.clone();
-            tokio::spawn(async move {
-                let served = axum::serve(metrics, router)
-                    .with_graceful_shutdown(async move { stopped.cancelled().await })
-                    .await;
-                if let Err(e) = served {
-                    tracing::error!(error = %e, "the metrics listener failed");
-                }
-            });
+            tokio::spawn(http::server::serve(metrics, router, limits, async move {
+                stopped.cancelled().await
+            }));
         }
-        let app = http::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let app = http::router(state);
         let stopping = token.clone();
-        let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let server = http::server::serve(listener, app, limits, async move {
             signal.await;
             tracing::info!("shutting down: finishing in-flight requests");
             stopping.cancel();
         });
-        let mut server = tokio::spawn(async move { server.await });
+        let mut server = tokio::spawn(server);
         let outcome = tokio::select! {
-            result = &mut server => result.context("server task failed")?.context("server failed"),
+            result = &mut server => result.context("server task failed"),
             () = async { token.cancelled().await; tokio::time::sleep(timeout).await } => {
                 tracing::warn!(?timeout, "requests still running after the shutdown timeout; stopping anyway");
                 server.abort();

@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
+use futures_util::stream::BoxStream;
 use object_store::{
     ObjectStore, ObjectStoreExt, PutPayload, aws::AmazonS3Builder, local::LocalFileSystem,
     path::Path,
@@ -95,12 +96,17 @@ impl Storage {
         Ok(())
     }
 
-    pub async fn get(&self, key: &str) -> anyhow::Result<Option<Bytes>> {
+    /// A stored file, to be read as it comes (a file is never held whole in
+    /// memory to be served), and its size.
+    pub async fn open(&self, key: &str) -> anyhow::Result<Option<StoredFile>> {
         let Ok(path) = Path::parse(key) else {
             return Ok(None);
         };
         match self.store.get(&path).await {
-            Ok(found) => Ok(Some(found.bytes().await.context("reading a file")?)),
+            Ok(found) => Ok(Some(StoredFile {
+                size: found.meta.size,
+                bytes: found.into_stream(),
+            })),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(anyhow::Error::new(e).context("reading a file")),
         }
@@ -119,6 +125,12 @@ impl Storage {
     }
 }
 
+/// A stored file on its way out.
+pub struct StoredFile {
+    pub size: u64,
+    pub bytes: BoxStream<'static, object_store::Result<Bytes>>,
+}
+
 /// The content type of a stored file, from the extension we gave it.
 fn content_type(key: &str) -> &'static str {
     match key.rsplit('.').next() {
@@ -132,9 +144,10 @@ fn content_type(key: &str) -> &'static str {
 /// `GET /photos/<key>`: a stored file. Keys never change meaning (a new
 /// photo gets a new key), so clients and CDNs may cache them for good.
 pub async fn serve(State(state): State<AppState>, UrlPath(key): UrlPath<String>) -> Response {
-    match state.storage.get(&key).await {
-        Ok(Some(bytes)) => (
+    match state.storage.open(&key).await {
+        Ok(Some(file)) => (
             [
+                (header::CONTENT_LENGTH, HeaderValue::from(file.size)),
                 (
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(content_type(&key)),
@@ -148,7 +161,7 @@ pub async fn serve(State(state): State<AppState>, UrlPath(key): UrlPath<String>)
                     HeaderValue::from_static("nosniff"),
                 ),
             ],
-            Body::from(bytes),
+            Body::from_stream(file.bytes),
         )
             .into_response(),
         Ok(None) => StatusCode::NOT_FOUND.into_response(),

@@ -125,9 +125,19 @@ pub struct RawConfig {
     pub max_response_errors: usize,
     #[serde(with = "duration")]
     pub shutdown_timeout: Duration,
-    /// How long one HTTP request may run before it is stopped.
+    /// How long one HTTP request may run before it is stopped (counted
+    /// from when its body has arrived).
     #[serde(with = "duration")]
     pub request_timeout: Duration,
+    /// A request's headers must arrive within this (and an idle
+    /// connection is closed after it).
+    #[serde(with = "duration")]
+    pub header_timeout: Duration,
+    /// A request's body must arrive within this, counted from its headers.
+    #[serde(with = "duration")]
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait until one closes.
+    pub max_connections: usize,
     /// Comma-separated origins allowed to call the API from a browser, or
     /// `*`. Unset: any origin in development, none in production.
     pub cors_origins: Option<String>,
@@ -193,8 +203,10 @@ pub struct RawConfig {
     /// How long Redis keeps a registered query.
     #[serde(with = "duration")]
     pub persisted_queries_ttl: Duration,
-    /// Registered queries kept in process when there is no Redis.
+    /// Registered queries kept at most (in Redis, or in process).
     pub persisted_queries_max_entries: usize,
+    /// Bytes of registered query text kept at most.
+    pub persisted_queries_max_bytes: usize,
     /// Requests per second per client IP (0: no limit).
     pub rate_limit_ip_per_second: u32,
     pub rate_limit_ip_burst: u32,
@@ -253,6 +265,9 @@ impl Default for RawConfig {
             max_response_errors: 100,
             shutdown_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(30),
+            header_timeout: Duration::from_secs(30),
+            body_timeout: Duration::from_secs(60),
+            max_connections: 1024,
             cors_origins: None,
             cors_headers: None,
             public_url: None,
@@ -281,6 +296,7 @@ impl Default for RawConfig {
             persisted_queries_file: None,
             persisted_queries_ttl: Duration::from_secs(30 * 24 * 3600),
             persisted_queries_max_entries: 10_000,
+            persisted_queries_max_bytes: 32 * 1024 * 1024,
             rate_limit_ip_per_second: 100,
             rate_limit_ip_burst: 200,
             rate_limit_user_per_second: 50,
@@ -312,6 +328,8 @@ pub struct Config {
     pub graphql: GraphqlConfig,
     pub shutdown_timeout: Duration,
     pub request_timeout: Duration,
+    /// Slow clients and open connections.
+    pub connections: ConnectionLimits,
     pub cors_origins: Vec<String>,
     /// Request headers allowed from those origins.
     pub cors_headers: Vec<HeaderName>,
@@ -330,6 +348,30 @@ pub struct Config {
     pub response_cache: Option<ResponseCacheConfig>,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: crate::ratelimit::TrustedProxies,
+}
+
+/// What a client may hold of the server's connections, and for how long
+/// (RULES §20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Request headers must arrive within this; an idle connection is
+    /// closed after it.
+    pub header_timeout: Duration,
+    /// A request body must arrive within this, from its headers.
+    pub body_timeout: Duration,
+    /// Connections open at once (WebSockets included).
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        let raw = RawConfig::default();
+        Self {
+            header_timeout: raw.header_timeout,
+            body_timeout: raw.body_timeout,
+            max_connections: raw.max_connections,
+        }
+    }
 }
 
 /// The response cache (see `crate::cache`).
@@ -805,6 +847,11 @@ impl Config {
             },
             shutdown_timeout: raw.shutdown_timeout,
             request_timeout: raw.request_timeout.max(Duration::from_millis(100)),
+            connections: ConnectionLimits {
+                header_timeout: raw.header_timeout.max(Duration::from_millis(100)),
+                body_timeout: raw.body_timeout.max(Duration::from_millis(100)),
+                max_connections: raw.max_connections.max(1),
+            },
             public_url: raw.public_url.filter(|u| !u.is_empty()),
             storage: StorageConfig {
                 photos_dir: raw
@@ -835,6 +882,7 @@ impl Config {
                 manifest: persisted_queries_file,
                 ttl: raw.persisted_queries_ttl.max(Duration::from_secs(1)),
                 max_entries: raw.persisted_queries_max_entries.max(1),
+                max_bytes: raw.persisted_queries_max_bytes.max(1),
                 allow_introspection: introspection,
             },
             realtime: RealtimeConfig {
@@ -1042,6 +1090,36 @@ mod tests {
         )]))
         .expect("valid");
         assert!(dev.graphql.playground && dev.graphql.introspection);
+    }
+
+    #[test]
+    fn slow_client_bounds_have_defaults_and_settings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("utf-8 path");
+        let cfg = Config::from_figment(figment(&[("data_dir", path)])).expect("valid");
+        assert_eq!(
+            cfg.connections,
+            ConnectionLimits {
+                header_timeout: Duration::from_secs(30),
+                body_timeout: Duration::from_secs(60),
+                max_connections: 1024,
+            }
+        );
+        assert_eq!(cfg.persisted_queries.max_bytes, 32 * 1024 * 1024);
+        let cfg = Config::from_figment(
+            figment(&[
+                ("data_dir", path),
+                ("header_timeout", "2s"),
+                ("body_timeout", "1m"),
+            ])
+            .merge(Serialized::default("max_connections", 0))
+            .merge(Serialized::default("persisted_queries_max_bytes", 4096)),
+        )
+        .expect("valid");
+        assert_eq!(cfg.connections.header_timeout, Duration::from_secs(2));
+        assert_eq!(cfg.connections.body_timeout, Duration::from_secs(60));
+        assert_eq!(cfg.connections.max_connections, 1, "at least one");
+        assert_eq!(cfg.persisted_queries.max_bytes, 4096);
     }
 
     #[test]

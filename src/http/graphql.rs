@@ -22,11 +22,12 @@ use axum::{
     },
     response::{IntoResponse, Response},
 };
-use futures_util::TryStreamExt;
+use http_body::Body as _;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::{
+    hardening::{BodyError, read_body},
     negotiate::{MediaType, negotiate, wants_html},
     playground, websocket,
 };
@@ -36,9 +37,6 @@ use crate::{auth::ClientInfo, error::code, graphql::pipeline::is_request_error, 
 pub const MAX_BATCH: usize = 10;
 /// A JSON request body.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
-/// One uploaded file, and files per request.
-pub const MAX_UPLOAD: usize = 10 * 1024 * 1024;
-pub const MAX_UPLOADS: usize = 4;
 
 /// A request error answered before anything runs.
 pub fn request_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -103,7 +101,9 @@ impl WireRequest {
     }
 }
 
-fn parse_json_body(bytes: &[u8]) -> Result<BatchRequest, String> {
+/// A JSON body (or a multipart request's `operations`): one operation or a
+/// batch.
+pub(super) fn parse_json_body(bytes: &[u8]) -> Result<BatchRequest, String> {
     let value: Value =
         serde_json::from_slice(bytes).map_err(|e| format!("The body is not valid JSON: {e}"))?;
     let one = |v: Value| -> Result<GqlRequest, String> {
@@ -184,49 +184,35 @@ pub async fn post(State(state): State<AppState>, req: Request) -> Response {
         .all(|c| c.trim_matches('"') == "utf-8");
     let meta = RequestMeta::of(&req);
     let batch = match mime.as_str() {
-        "application/json" if charset_ok => {
-            let bytes = match axum::body::to_bytes(req.into_body(), MAX_JSON_BODY).await {
-                Ok(b) => b,
-                Err(_) => {
-                    return request_error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        code::BAD_REQUEST,
-                        &format!("The request body exceeds {MAX_JSON_BODY} bytes"),
-                    );
-                }
-            };
-            parse_json_body(&bytes)
-        }
+        "application/json" if charset_ok => match read_body(req.into_body(), MAX_JSON_BODY).await {
+            Ok(bytes) => parse_json_body(&bytes),
+            Err(BodyError::TooLarge) => {
+                return request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::BAD_REQUEST,
+                    &format!("The request body exceeds {MAX_JSON_BODY} bytes"),
+                );
+            }
+            Err(BodyError::Unreadable) => Err("The request body could not be read".into()),
+        },
         "multipart/form-data" => {
-            let opts = async_graphql::http::MultipartOptions::default()
-                .max_file_size(MAX_UPLOAD)
-                .max_num_files(MAX_UPLOADS);
-            let reader = req
-                .into_body()
-                .into_data_stream()
-                .map_err(std::io::Error::other)
-                .into_async_read();
-            let received =
-                async_graphql::http::receive_batch_body(Some(content_type.as_str()), reader, opts)
-                    .await;
-            if let Err(async_graphql::ParseRequestError::PayloadTooLarge) = received {
+            // A declared length over the bound is refused before reading.
+            if req.body().size_hint().lower() > super::multipart::MAX_REQUEST as u64 {
                 return request_error(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     code::BAD_REQUEST,
                     &format!(
-                        "Each uploaded file may be at most {} MiB, and at most {MAX_UPLOADS} files per request",
-                        MAX_UPLOAD / (1024 * 1024)
+                        "A multipart request may be at most {} MiB",
+                        super::multipart::MAX_REQUEST / (1024 * 1024)
                     ),
                 );
             }
-            received
-                .map_err(|e| format!("Invalid multipart request: {e}"))
-                .and_then(|b| match b {
-                    BatchRequest::Batch(v) if v.len() > MAX_BATCH => {
-                        Err(format!("A batch may hold at most {MAX_BATCH} operations"))
-                    }
-                    b => Ok(b),
-                })
+            match super::multipart::receive(&content_type, req.into_body()).await {
+                Ok(batch) => Ok(batch),
+                Err(refused) => {
+                    return request_error(refused.status, code::BAD_REQUEST, &refused.message);
+                }
+            }
         }
         _ => {
             return request_error(
@@ -268,15 +254,15 @@ pub async fn get(State(state): State<AppState>, req: Request) -> Response {
     let meta = RequestMeta::of(&req);
     // A hash is resolved to its text first, so that a mutation sent by
     // hash is refused like any other.
-    let mut request = match state.persisted.resolve(request).await {
+    let mut resolved = match state.persisted.resolve(request).await {
         Ok(r) => r,
         Err(rejection) => return persisted_rejection(media, rejection),
     };
     // GET never changes anything: find the operation and refuse mutations
     // before running it. A document that does not parse is left for the
     // executor to report.
-    let name = request.operation_name.clone();
-    if let Ok(doc) = request.parsed_query() {
+    let name = resolved.request.operation_name.clone();
+    if let Ok(doc) = resolved.request.parsed_query() {
         use async_graphql::parser::types::{DocumentOperations, OperationType};
         let ty = match (&doc.operations, name) {
             (DocumentOperations::Single(op), _) => Some(op.node.ty),
@@ -303,7 +289,10 @@ pub async fn get(State(state): State<AppState>, req: Request) -> Response {
             return response;
         }
     }
-    execute(&state, media, BatchRequest::Single(request), meta).await
+    match authenticate(&state, &meta).await {
+        Ok(credentials) => run_one(&state, media, resolved, &meta, credentials).await,
+        Err(response) => response,
+    }
 }
 
 /// `?query=...&operationName=...&variables=<json>&extensions=<json>`
@@ -346,6 +335,54 @@ fn not_acceptable() -> Response {
     )
 }
 
+/// Who the request's token names; an answer when it cannot be told.
+async fn authenticate(
+    state: &AppState,
+    meta: &RequestMeta,
+) -> Result<crate::auth::Credentials, Response> {
+    state
+        .auth
+        .authenticate(meta.authorization.as_deref())
+        .await
+        .map_err(|e| {
+            tracing::error!(error = format!("{e:#}"), "authentication backend failed");
+            request_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::INTERNAL_SERVER_ERROR,
+                crate::error::INTERNAL_MESSAGE,
+            )
+        })
+}
+
+/// The request with what resolvers read beside it: who is asking, and from where.
+fn with_data(
+    mut request: GqlRequest,
+    credentials: &crate::auth::Credentials,
+    meta: &RequestMeta,
+) -> GqlRequest {
+    request.data.insert(credentials.clone());
+    request.data.insert(meta.client.clone());
+    request
+}
+
+/// Runs one resolved operation, registers its persisted text if it brought
+/// one, and writes the response.
+async fn run_one(
+    state: &AppState,
+    media: MediaType,
+    resolved: super::persisted::Resolved,
+    meta: &RequestMeta,
+    credentials: crate::auth::Credentials,
+) -> Response {
+    let (request, pending) = resolved.into_parts();
+    let response = state
+        .graphql
+        .execute(with_data(request, &credentials, meta))
+        .await;
+    state.persisted.settle(pending, &response).await;
+    single_response(media, response, meta.request_id.as_deref())
+}
+
 /// Authenticates, runs the operations, and writes the response.
 async fn execute(
     state: &AppState,
@@ -353,30 +390,15 @@ async fn execute(
     batch: BatchRequest,
     meta: RequestMeta,
 ) -> Response {
-    let credentials = match state.auth.authenticate(meta.authorization.as_deref()).await {
+    let credentials = match authenticate(state, &meta).await {
         Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "authentication backend failed");
-            return request_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                code::INTERNAL_SERVER_ERROR,
-                crate::error::INTERNAL_MESSAGE,
-            );
-        }
-    };
-    let data = |mut r: GqlRequest| {
-        r.data.insert(credentials.clone());
-        r.data.insert(meta.client.clone());
-        r
+        Err(response) => return response,
     };
     match batch {
-        BatchRequest::Single(r) => {
-            let response = match state.persisted.resolve(r).await {
-                Ok(r) => state.graphql.execute(data(r)).await,
-                Err(rejection) => return persisted_rejection(media, rejection),
-            };
-            single_response(media, response, meta.request_id.as_deref())
-        }
+        BatchRequest::Single(r) => match state.persisted.resolve(r).await {
+            Ok(resolved) => run_one(state, media, resolved, &meta, credentials).await,
+            Err(rejection) => persisted_rejection(media, rejection),
+        },
         BatchRequest::Batch(rs) => {
             // Each entry after the first spends the per-IP budget too.
             let executor = crate::ratelimit::PerOperation::new(
@@ -387,7 +409,11 @@ async fn execute(
                 crate::ratelimit::IpBudget::new(&state.rate_limits, meta.client.ip.as_deref()),
             );
             let responses = executor
-                .execute_batch(BatchRequest::Batch(rs.into_iter().map(data).collect()))
+                .execute_batch(BatchRequest::Batch(
+                    rs.into_iter()
+                        .map(|r| with_data(r, &credentials, &meta))
+                        .collect(),
+                ))
                 .await;
             let items: Vec<Body> = match responses {
                 BatchResponse::Single(r) => vec![Body::new(r, meta.request_id.as_deref())],

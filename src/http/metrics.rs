@@ -4,7 +4,7 @@ use std::{sync::OnceLock, time::Instant};
 
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{HeaderValue, header::CONTENT_TYPE},
+    http::{HeaderValue, Method, header::CONTENT_TYPE},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -71,19 +71,38 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     )
 }
 
-/// Counts and times every HTTP request by method, route and status.
+/// Counts and times every HTTP request by method, route and status. Each
+/// label takes a bounded set of values, whatever a client sends: the
+/// standard methods, the router's own route patterns, and "other" for
+/// anything else (an invented method, a path no route matches).
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .map_or_else(|| OTHER.to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("roost_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("roost_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("roost_http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The label of anything outside a label's known values.
+pub const OTHER: &str = "other";
+
+/// The standard methods (RFC 9110 and PATCH); any other (HTTP lets a client
+/// invent methods, of any length) is "other".
+const METHODS: [&str; 9] = [
+    "GET", "POST", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "TRACE",
+];
+
+pub fn method_label(method: &Method) -> &'static str {
+    METHODS
+        .into_iter()
+        .find(|m| *m == method.as_str())
+        .unwrap_or(OTHER)
 }

@@ -4,10 +4,12 @@ pub mod graphql;
 pub mod hardening;
 pub mod health;
 pub mod metrics;
+pub mod multipart;
 pub mod negotiate;
 pub mod persisted;
 pub mod playground;
 pub mod rate_limit;
+pub mod server;
 pub mod webhooks;
 pub mod websocket;
 
@@ -40,10 +42,6 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(ws_only))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            hardening::request_timeout,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
             rate_limit::per_ip,
         ));
     let mut router = api
@@ -71,9 +69,15 @@ pub fn router(state: AppState) -> Router {
                 .get(&REQUEST_ID)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("-");
+            // Named by the method and the route's pattern, as the metrics
+            // label them: never by what a client made up.
+            let route = req
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map_or(metrics::OTHER, |p| p.as_str());
             let span = tracing::info_span!(
                 "request",
-                otel.name = %format!("{} {}", req.method(), req.uri().path()),
+                otel.name = %format!("{} {route}", metrics::method_label(req.method())),
                 otel.kind = "server",
                 request_id = %id,
                 method = %req.method(),
@@ -94,12 +98,17 @@ pub fn router(state: AppState) -> Router {
             },
         );
     router
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hardening::deadlines,
+        ))
         .layer(middleware::from_fn(hardening::security_headers))
         .layer(middleware::from_fn(metrics::track))
         .layer(cors(&state))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(trace)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(hardening::client_request_id))
         .with_state(state)
 }
 
@@ -107,6 +116,10 @@ pub fn router(state: AppState) -> Router {
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics::render))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            hardening::deadlines,
+        ))
         .with_state(state)
 }
 

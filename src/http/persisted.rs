@@ -4,19 +4,24 @@
 //! A request may carry `extensions.persistedQuery = {"version": 1,
 //! "sha256Hash": "<hex>"}`. Without a query text the hash is looked up
 //! (unknown: `PERSISTED_QUERY_NOT_FOUND`, and the client retries with the
-//! text); with one, the text must hash to it, and is then stored for the
-//! next time. [`PersistedQueries::resolve`] turns such a request into an
-//! ordinary one before anything else looks at it.
+//! text); with one, the text must hash to it, and is stored for the next
+//! time once it has run: only a text that parsed and validated (and was let
+//! through every limit) is kept, and at most [`MAX_TEXT_BYTES`] of it.
+//! [`PersistedQueries::resolve`] turns such a request into an ordinary one
+//! before anything else looks at it; [`PersistedQueries::settle`] registers
+//! its text after it has run.
 //!
 //! The mode ([`Mode`]): `off` refuses hashes (`PERSISTED_QUERY_NOT_SUPPORTED`,
 //! so Apollo Client falls back to sending texts), `apq` registers on first
 //! use, `only` runs nothing but the operations of a manifest loaded at
 //! start (texts that are not in it: `PERSISTED_QUERY_NOT_IN_LIST`).
 //! Registered queries live in Redis when it is configured, so every
-//! instance shares them, and otherwise in a bounded in-process LRU.
+//! instance shares them, and otherwise in process; either way the store is
+//! bounded in entries and in bytes, and the least recently used go first.
 
 use std::{
     collections::{BTreeMap, HashMap},
+    future::Future,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Duration,
@@ -32,7 +37,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::{error::code, graphql::pipeline::Pipeline, redis::Redis};
+use crate::{
+    error::code,
+    graphql::pipeline::{Pipeline, is_request_error},
+    redis::Redis,
+};
 
 /// The hash is unknown: send the query text with it.
 pub const NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
@@ -59,18 +68,24 @@ pub struct PersistedQueriesConfig {
     pub mode: Mode,
     /// An Apollo persisted query manifest; required with `only`.
     pub manifest: Option<PathBuf>,
-    /// How long a registered query is kept in Redis.
+    /// How long a registered query is kept after its last use.
     pub ttl: Duration,
-    /// Queries kept in process when there is no Redis.
+    /// Queries kept at most.
     pub max_entries: usize,
+    /// Bytes of query text kept at most.
+    pub max_bytes: usize,
     /// `only` mode: whether a text made only of introspection fields
     /// (`__schema`, `__type`, `__typename`) may run, for the playground.
     pub allow_introspection: bool,
 }
 
-/// Bytes of query text the in-process store holds at most, whatever the
-/// number of entries.
-const MAX_MEMORY_BYTES: usize = 32 * 1024 * 1024;
+/// The longest text registered: an operation a client sends by hash is
+/// written by its developers, and 32 KiB is far beyond any of ours.
+pub const MAX_TEXT_BYTES: usize = 32 * 1024;
+
+/// How long a lookup or registration may wait on Redis: past it, the
+/// lookup misses (the client sends the text) and nothing is registered.
+const REDIS_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct PersistedQueries {
@@ -86,8 +101,21 @@ struct Inner {
 }
 
 enum Store {
-    Redis { redis: Redis, ttl: Duration },
+    Redis(RedisStore),
     Memory(Mutex<Lru>),
+}
+
+/// A request made ordinary by [`PersistedQueries::resolve`], with the text
+/// it asks to register once it has run.
+pub struct Resolved {
+    pub request: GqlRequest,
+    pending: Option<PendingText>,
+}
+
+/// A text to register once its request has run, if it was not refused.
+pub struct PendingText {
+    hash: String,
+    text: String,
 }
 
 /// Why a request was not resolved; becomes a GraphQL error.
@@ -144,13 +172,10 @@ impl PersistedQueries {
             _ => HashMap::new(),
         };
         let store = match redis {
-            Some(redis) => Store::Redis {
-                redis,
-                ttl: config.ttl,
-            },
+            Some(redis) => Store::Redis(RedisStore::new(redis, config)),
             None => Store::Memory(Mutex::new(Lru::new(
                 config.max_entries.max(1),
-                MAX_MEMORY_BYTES,
+                config.max_bytes.max(1),
             ))),
         };
         Ok(Self {
@@ -167,22 +192,59 @@ impl PersistedQueries {
         self.inner.mode
     }
 
+    /// Resolves `request`, runs it with `run`, and registers its text if
+    /// it asked for that and ran.
+    pub async fn execute<F>(
+        &self,
+        request: GqlRequest,
+        run: impl FnOnce(GqlRequest) -> F,
+    ) -> GqlResponse
+    where
+        F: Future<Output = GqlResponse>,
+    {
+        match self.resolve(request).await {
+            Ok(Resolved { request, pending }) => {
+                // On the heap: operations of a batch run side by side, and
+                // each one's execution is a large future.
+                let response = Box::pin(run(request)).await;
+                self.settle(pending, &response).await;
+                response
+            }
+            Err(rejection) => rejection.into_response(),
+        }
+    }
+
+    /// Registers the text a resolved request brought, now that it has run:
+    /// only when it was not refused before execution (it parsed, validated
+    /// and passed the limits).
+    pub async fn settle(&self, pending: Option<PendingText>, response: &GqlResponse) {
+        let Some(pending) = pending else {
+            return;
+        };
+        if is_request_error(response) {
+            outcome("refused");
+            return;
+        }
+        self.register(&pending.hash, &pending.text).await;
+        outcome("registered");
+    }
+
     /// Turns a request carrying `extensions.persistedQuery` into one with
     /// its query text (and without that extension), or says why not. A
     /// request without a hash is returned as it is, unless `only` mode
     /// refuses its text.
-    pub async fn resolve(&self, mut request: GqlRequest) -> Result<GqlRequest, Rejection> {
+    pub async fn resolve(&self, mut request: GqlRequest) -> Result<Resolved, Rejection> {
         let persisted = request.extensions.remove("persistedQuery");
         let mode = self.inner.mode;
         let Some(persisted) = persisted.map(|v| v.into_json().unwrap_or(Value::Null)) else {
             if mode == Mode::Only && !self.text_allowed(&request.query) {
                 return Err(not_in_list());
             }
-            return Ok(request);
+            return Ok(Resolved::plain(request));
         };
         if persisted.is_null() {
             // `"persistedQuery": null` asks for nothing.
-            return self.resolve_text_only(request);
+            return self.resolve_text_only(request).map(Resolved::plain);
         }
         if mode == Mode::Off {
             return Err(Rejection::new(NOT_SUPPORTED, "PersistedQueryNotSupported"));
@@ -209,7 +271,7 @@ impl PersistedQueries {
                 Some(text) => {
                     outcome("hit");
                     request.query = text.to_string();
-                    Ok(request)
+                    Ok(Resolved::plain(request))
                 }
                 None => {
                     outcome("miss");
@@ -225,13 +287,29 @@ impl PersistedQueries {
             }
             if self.inner.manifest.contains_key(&hash) {
                 outcome("hit");
-            } else if mode == Mode::Only {
-                return Err(not_in_list());
-            } else {
-                self.register(&hash, &request.query).await;
-                outcome("registered");
+                return Ok(Resolved::plain(request));
             }
-            Ok(request)
+            if mode == Mode::Only {
+                return Err(not_in_list());
+            }
+            if request.query.len() > MAX_TEXT_BYTES {
+                return Err(Rejection::new(
+                    code::BAD_REQUEST,
+                    format!(
+                        "A persisted query may be at most {MAX_TEXT_BYTES} bytes long; \
+                         this one is {}: send it without `persistedQuery`",
+                        request.query.len()
+                    ),
+                ));
+            }
+            let pending = PendingText {
+                hash,
+                text: request.query.clone(),
+            };
+            Ok(Resolved {
+                request,
+                pending: Some(pending),
+            })
         }
     }
 
@@ -258,21 +336,8 @@ impl PersistedQueries {
         }
         match &self.inner.store {
             Store::Memory(lru) => lru.lock().ok()?.get(hash),
-            Store::Redis { redis, .. } => {
-                let mut conn = redis.conn();
-                let found: redis::RedisResult<Option<String>> = redis::cmd("GET")
-                    .arg(key(redis, hash))
-                    .query_async(&mut conn)
-                    .await;
-                match found {
-                    Ok(text) => text.map(Arc::from),
-                    Err(e) => {
-                        // The client retries with the text, which runs.
-                        tracing::warn!(error = %e, "persisted query lookup failed");
-                        None
-                    }
-                }
-            }
+            // On failure the client retries with the text, which runs.
+            Store::Redis(store) => store.lookup(hash).await,
         }
     }
 
@@ -283,19 +348,7 @@ impl PersistedQueries {
                     lru.insert(hash.to_owned(), Arc::from(text));
                 }
             }
-            Store::Redis { redis, ttl } => {
-                let mut conn = redis.conn();
-                let stored: redis::RedisResult<()> = redis::cmd("SET")
-                    .arg(key(redis, hash))
-                    .arg(text)
-                    .arg("EX")
-                    .arg(ttl.as_secs().max(1))
-                    .query_async(&mut conn)
-                    .await;
-                if let Err(e) = stored {
-                    tracing::warn!(error = %e, "storing a persisted query failed");
-                }
-            }
+            Store::Redis(store) => store.register(hash, text).await,
         }
     }
 
@@ -303,9 +356,151 @@ impl PersistedQueries {
     pub fn stored(&self) -> usize {
         match &self.inner.store {
             Store::Memory(lru) => lru.lock().map(|l| l.len()).unwrap_or(0),
-            Store::Redis { .. } => 0,
+            Store::Redis(_) => 0,
         }
     }
+}
+
+impl Resolved {
+    fn plain(request: GqlRequest) -> Self {
+        Self {
+            request,
+            pending: None,
+        }
+    }
+
+    /// The request, and what [`PersistedQueries::settle`] needs afterwards.
+    pub fn into_parts(self) -> (GqlRequest, Option<PendingText>) {
+        (self.request, self.pending)
+    }
+}
+
+/// The shared store in Redis: texts in one hash, their last use in a sorted
+/// set, and their total size in a counter, changed together by scripts so
+/// that instances never see them apart. Registering evicts what has not been
+/// used within the TTL, then the least recently used until the new text fits
+/// both bounds.
+struct RedisStore {
+    redis: Redis,
+    ttl_ms: i64,
+    max_entries: usize,
+    max_bytes: usize,
+    register: redis::Script,
+    lookup: redis::Script,
+}
+
+/// KEYS: texts (hash), used (sorted set), bytes (counter).
+/// ARGV: hash, text, now (ms), ttl (ms), max entries, max bytes.
+const REGISTER: &str = r"
+local texts, used, bytes = KEYS[1], KEYS[2], KEYS[3]
+local id, text = ARGV[1], ARGV[2]
+local now, ttl = tonumber(ARGV[3]), tonumber(ARGV[4])
+local max_entries, max_bytes = tonumber(ARGV[5]), tonumber(ARGV[6])
+local function drop(h)
+  local len = redis.call('HSTRLEN', texts, h)
+  redis.call('HDEL', texts, h)
+  redis.call('ZREM', used, h)
+  if len > 0 then redis.call('DECRBY', bytes, len) end
+end
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', used, '-inf', '(' .. (now - ttl), 'LIMIT', 0, 100)) do
+  drop(h)
+end
+drop(id)
+if #text > max_bytes then return 0 end
+while true do
+  local n = redis.call('ZCARD', used)
+  if n == 0 then
+    redis.call('DEL', texts)
+    redis.call('SET', bytes, 0)
+    break
+  end
+  if n < max_entries and tonumber(redis.call('GET', bytes) or '0') + #text <= max_bytes then
+    break
+  end
+  drop(redis.call('ZRANGE', used, 0, 0)[1])
+end
+redis.call('HSET', texts, id, text)
+redis.call('ZADD', used, now, id)
+redis.call('INCRBY', bytes, #text)
+return 1
+";
+
+/// KEYS: texts, used. ARGV: hash, now (ms), ttl (ms).
+const LOOKUP: &str = r"
+local last = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if not last or tonumber(last) < tonumber(ARGV[2]) - tonumber(ARGV[3]) then return false end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
+return redis.call('HGET', KEYS[1], ARGV[1])
+";
+
+impl RedisStore {
+    fn new(redis: Redis, config: &PersistedQueriesConfig) -> Self {
+        Self {
+            redis,
+            ttl_ms: i64::try_from(config.ttl.as_millis()).unwrap_or(i64::MAX),
+            max_entries: config.max_entries.max(1),
+            max_bytes: config.max_bytes.max(1),
+            register: redis::Script::new(REGISTER),
+            lookup: redis::Script::new(LOOKUP),
+        }
+    }
+
+    fn keys(&self) -> [String; 3] {
+        ["texts", "used", "bytes"].map(|k| self.redis.key(format_args!("apq:{k}")))
+    }
+
+    async fn lookup(&self, hash: &str) -> Option<Arc<str>> {
+        let [texts, used, _] = self.keys();
+        let mut invocation = self.lookup.key(texts);
+        invocation
+            .key(used)
+            .arg(hash)
+            .arg(now_ms())
+            .arg(self.ttl_ms);
+        let mut conn = self.redis.conn();
+        let found = tokio::time::timeout(
+            REDIS_WAIT,
+            invocation.invoke_async::<Option<String>>(&mut conn),
+        )
+        .await;
+        match found {
+            Ok(Ok(text)) => text.map(Arc::from),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "persisted query lookup failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("persisted query lookup: Redis did not answer in time");
+                None
+            }
+        }
+    }
+
+    async fn register(&self, hash: &str, text: &str) {
+        let [texts, used, bytes] = self.keys();
+        let mut invocation = self.register.key(texts);
+        invocation
+            .key(used)
+            .key(bytes)
+            .arg(hash)
+            .arg(text)
+            .arg(now_ms())
+            .arg(self.ttl_ms)
+            .arg(self.max_entries)
+            .arg(self.max_bytes);
+        let mut conn = self.redis.conn();
+        let stored =
+            tokio::time::timeout(REDIS_WAIT, invocation.invoke_async::<i64>(&mut conn)).await;
+        match stored {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "storing a persisted query failed"),
+            Err(_) => tracing::warn!("storing a persisted query: Redis did not answer in time"),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 fn not_in_list() -> Rejection {
@@ -314,10 +509,6 @@ fn not_in_list() -> Rejection {
         "Only registered operations run here: send the sha256Hash of an operation \
          of the persisted query manifest",
     )
-}
-
-fn key(redis: &Redis, hash: &str) -> String {
-    redis.key(format_args!("apq:{hash}"))
 }
 
 /// Whether every root field of the document's operations is `__schema`,
@@ -484,12 +675,13 @@ pub struct PersistedExecutor {
 
 impl Executor for PersistedExecutor {
     async fn execute(&self, request: GqlRequest) -> GqlResponse {
-        match self.persisted.resolve(request).await {
-            Ok(request) => self.pipeline.execute(request).await,
-            Err(rejection) => rejection.into_response(),
-        }
+        self.persisted
+            .execute(request, |r| self.pipeline.execute(r))
+            .await
     }
 
+    /// A subscription's text is registered once its first answer shows it
+    /// was not refused.
     fn execute_stream(
         &self,
         request: GqlRequest,
@@ -497,12 +689,19 @@ impl Executor for PersistedExecutor {
     ) -> BoxStream<'static, GqlResponse> {
         let this = self.clone();
         futures_util::stream::once(async move {
-            match this.persisted.resolve(request).await {
-                Ok(request) => Executor::execute_stream(&this.pipeline, request, session_data),
+            let (request, pending) = match this.persisted.resolve(request).await {
+                Ok(resolved) => resolved.into_parts(),
                 Err(rejection) => {
-                    futures_util::stream::once(async move { rejection.into_response() }).boxed()
+                    return futures_util::stream::once(async move { rejection.into_response() })
+                        .boxed();
                 }
+            };
+            let mut stream = Executor::execute_stream(&this.pipeline, request, session_data);
+            let first = stream.next().await;
+            if let Some(first) = &first {
+                this.persisted.settle(pending, first).await;
             }
+            futures_util::stream::iter(first).chain(stream).boxed()
         })
         .flatten()
         .boxed()

@@ -4,7 +4,7 @@
 //! configured; 500 asks Stripe to deliver the event again.
 
 use axum::{
-    body::Bytes,
+    body::Body,
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -12,18 +12,29 @@ use axum::{
 use chrono::Utc;
 use secrecy::ExposeSecret;
 
+use super::hardening::{BodyError, read_body};
 use crate::{
     payments::{signature, webhook::StripeEvent},
     state::AppState,
 };
 
+/// An event's body: Stripe's events are a few kilobytes.
+pub const MAX_BODY: usize = 1024 * 1024;
+
 fn text(status: StatusCode, message: &'static str) -> Response {
     (status, message).into_response()
 }
 
-pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn stripe(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(secret) = state.config.payments.stripe_webhook_secret.as_ref() else {
         return text(StatusCode::NOT_FOUND, "Stripe webhooks are not configured");
+    };
+    let body = match read_body(body, MAX_BODY).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return text(StatusCode::PAYLOAD_TOO_LARGE, "the body exceeds 1 MiB");
+        }
+        Err(BodyError::Unreadable) => return text(StatusCode::BAD_REQUEST, "unreadable body"),
     };
     let Some(header) = headers
         .get("stripe-signature")

@@ -17,6 +17,10 @@ use crate::{
 };
 
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
+/// The widest and tallest photo, in pixels (RULES §20): a larger one would
+/// take whoever decodes it (every visitor's browser, a thumbnailer) hundreds
+/// of megabytes, however few bytes it is sent in.
+pub const MAX_PHOTO_SIDE: usize = 8000;
 pub const MAX_PHOTOS: u64 = 50;
 const CAPTION_MAX: usize = 300;
 
@@ -40,6 +44,17 @@ impl ImageKind {
         } else {
             None
         }
+    }
+
+    /// The width and height the image declares, read from its header
+    /// without decoding a pixel; `None` when the header does not give them.
+    pub fn dimensions(self, bytes: &[u8]) -> Option<(usize, usize)> {
+        // A PNG's size is in its first chunk, which must be IHDR.
+        if self == Self::Png && bytes.get(12..16) != Some(b"IHDR".as_slice()) {
+            return None;
+        }
+        let size = imagesize::blob_size(bytes).ok()?;
+        (size.width > 0 && size.height > 0).then_some((size.width, size.height))
     }
 
     pub fn extension(self) -> &'static str {
@@ -85,6 +100,17 @@ impl PropertyService {
         }
         let kind = ImageKind::sniff(&bytes)
             .ok_or_else(|| AppError::bad_input("file", "must be a JPEG, PNG or WebP image"))?;
+        let (width, height) = kind.dimensions(&bytes).ok_or_else(|| {
+            AppError::bad_input("file", "must be an image whose header gives its size")
+        })?;
+        if width > MAX_PHOTO_SIDE || height > MAX_PHOTO_SIDE {
+            return Err(AppError::bad_input(
+                "file",
+                format!(
+                    "must be at most {MAX_PHOTO_SIDE} x {MAX_PHOTO_SIDE} pixels; this one is {width} x {height}"
+                ),
+            ));
+        }
         self.editable(actor, property_id).await?;
 
         let id = Uuid::now_v7();

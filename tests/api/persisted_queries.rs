@@ -595,24 +595,187 @@ async fn registered_queries_are_shared_across_instances() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(resp, json!({ "data": { "me": null } }));
 
-    // Kept under the prefix, with the configured 30-day TTL.
+    // Kept under the prefix, with the time of its last use.
     let url = crate::helpers::redis_url().expect("TEST_REDIS_URL");
     let client = redis::Client::open(url).expect("redis url");
     let mut conn = client
         .get_multiplexed_async_connection()
         .await
         .expect("redis");
-    let key = format!("{}apq:{hash}", redis.prefix);
-    let stored: Option<String> = redis::cmd("GET")
-        .arg(&key)
+    let stored: Option<String> = redis::cmd("HGET")
+        .arg(format!("{}apq:texts", redis.prefix))
+        .arg(&hash)
+        .query_async(&mut conn)
+        .await
+        .expect("HGET");
+    assert_eq!(stored.as_deref(), Some(ME));
+    let used: f64 = redis::cmd("ZSCORE")
+        .arg(format!("{}apq:used", redis.prefix))
+        .arg(&hash)
+        .query_async(&mut conn)
+        .await
+        .expect("ZSCORE");
+    let now = chrono::Utc::now().timestamp_millis() as f64;
+    assert!((now - used).abs() < 60_000.0, "{used} vs {now}");
+}
+
+/// A text with its hash, and nothing else.
+fn registering(text: &str) -> Value {
+    json!({ "query": text, "extensions": pq(&sha(text)) })
+}
+
+/// A query that parses and validates, `bytes` long (padded with a comment).
+fn padded(name: &str, bytes: usize) -> String {
+    let text = format!("query {name} {{ __typename }}\n#");
+    let pad = bytes.saturating_sub(text.len());
+    format!("{text}{}", "x".repeat(pad))
+}
+
+#[tokio::test]
+async fn texts_that_do_not_parse_or_validate_are_not_registered() {
+    let app = spawn_app().await;
+    for text in [
+        "query Broken {",
+        "query Unknown { nope }",
+        "query Wrong($a: Int) { __typename }",
+    ] {
+        let (status, resp) = post(&app, &with_text("Broken", text)).await;
+        assert_eq!(status, StatusCode::OK, "{resp}");
+        assert!(resp.get("data").is_none(), "{text}: {resp}");
+        // Not kept: the hash alone is still unknown.
+        let (status, resp) = post(&app, &json!({ "extensions": pq(&sha(text)) })).await;
+        assert_not_found(status, &resp);
+    }
+    assert!(counter(&app, "refused").await >= 3.0);
+}
+
+#[tokio::test]
+async fn a_text_over_32_kib_is_refused_and_not_registered() {
+    let app = spawn_app().await;
+    let long = padded("Long", 33 * 1024);
+    let (status, resp) = post_accepting(
+        &app,
+        &with_text("Long", &long),
+        "application/graphql-response+json",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{resp}");
+    assert_eq!(code(&resp), "BAD_REQUEST");
+    assert_eq!(
+        message(&resp),
+        "A persisted query may be at most 32768 bytes long; this one is 33792: \
+         send it without `persistedQuery`"
+    );
+    let (status, resp) = post(&app, &json!({ "extensions": pq(&sha(&long)) })).await;
+    assert_not_found(status, &resp);
+    // 32 KiB exactly is registered.
+    let longest = padded("Longest", 32 * 1024);
+    let typename = json!({ "data": { "__typename": "Query" } });
+    assert_eq!(
+        post(&app, &with_text("Longest", &longest)).await.1,
+        typename
+    );
+    assert_eq!(
+        post(&app, &json!({ "extensions": pq(&sha(&longest)) }))
+            .await
+            .1,
+        typename
+    );
+}
+
+#[tokio::test]
+async fn the_store_forgets_the_least_recently_used_first() {
+    // In process, or in Redis on the PostgreSQL + Redis pass.
+    let app = spawn_with(|f| f.merge(("persisted_queries_max_entries", 3))).await;
+    let texts: Vec<String> = ["A", "B", "C", "D"]
+        .iter()
+        .map(|n| format!("query {n} {{ __typename }}"))
+        .collect();
+    let typename = json!({ "data": { "__typename": "Query" } });
+    let by_hash = |text: &str| json!({ "extensions": pq(&sha(text)) });
+    for text in &texts[..3] {
+        assert_eq!(post(&app, &registering(text)).await.1, typename);
+    }
+    // A is used again, so B is now the least recently used.
+    assert_eq!(post(&app, &by_hash(&texts[0])).await.1, typename);
+    assert_eq!(post(&app, &registering(&texts[3])).await.1, typename);
+    let (status, resp) = post(&app, &by_hash(&texts[1])).await;
+    assert_not_found(status, &resp);
+    for text in [&texts[0], &texts[2], &texts[3]] {
+        assert_eq!(post(&app, &by_hash(text)).await.1, typename, "{text}");
+    }
+}
+
+#[tokio::test]
+async fn many_big_texts_keep_redis_within_the_bound() {
+    let app = spawn_with(|f| f.merge(("persisted_queries_max_bytes", 256 * 1024))).await;
+    let Some(redis) = app.config.redis.clone() else {
+        eprintln!("skipped: needs TEST_REDIS_URL (the bound in process is tested above)");
+        return;
+    };
+    let typename = json!({ "data": { "__typename": "Query" } });
+    for i in 0..40 {
+        let text = padded(&format!("Big{i}"), 30 * 1024);
+        assert_eq!(post(&app, &registering(&text)).await.1, typename);
+    }
+    let client = redis::Client::open(crate::helpers::redis_url().expect("TEST_REDIS_URL"))
+        .expect("redis url");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}apq:*", redis.prefix))
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS");
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    let texts = format!("{}apq:texts", redis.prefix);
+    let lengths: Vec<(String, String)> = redis::cmd("HGETALL")
+        .arg(&texts)
+        .query_async(&mut conn)
+        .await
+        .expect("HGETALL");
+    let stored: usize = lengths.iter().map(|(_, text)| text.len()).sum();
+    assert_eq!(lengths.len(), 8, "eight texts of 30 KiB fit in 256 KiB");
+    assert!(stored <= 256 * 1024, "{stored}");
+    let counted: usize = redis::cmd("GET")
+        .arg(format!("{}apq:bytes", redis.prefix))
         .query_async(&mut conn)
         .await
         .expect("GET");
-    assert_eq!(stored.as_deref(), Some(ME));
-    let ttl: i64 = redis::cmd("TTL")
-        .arg(&key)
+    assert_eq!(counted, stored);
+    let memory: usize = redis::cmd("MEMORY")
+        .arg("USAGE")
+        .arg(&texts)
         .query_async(&mut conn)
         .await
-        .expect("TTL");
-    assert!(ttl > 29 * 24 * 3600 && ttl <= 30 * 24 * 3600, "{ttl}");
+        .expect("MEMORY USAGE");
+    assert!(memory < 400 * 1024, "{memory} bytes for {stored} of text");
+    // The newest are the ones kept.
+    let newest = padded("Big39", 30 * 1024);
+    assert_eq!(
+        post(&app, &json!({ "extensions": pq(&sha(&newest)) }))
+            .await
+            .1,
+        typename
+    );
+}
+
+#[tokio::test]
+async fn registering_counts_toward_the_rate_limit() {
+    let app = spawn_with(|f| {
+        f.merge(("rate_limit_ip_per_second", 1))
+            .merge(("rate_limit_ip_burst", 2))
+    })
+    .await;
+    for i in 0..2 {
+        let text = format!("query R{i} {{ __typename }}");
+        let (status, _) = post(&app, &registering(&text)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let text = "query R2 { __typename }";
+    let (status, resp) = post(&app, &registering(text)).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{resp}");
+    assert_eq!(code(&resp), "RATE_LIMITED");
 }

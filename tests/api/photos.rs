@@ -27,18 +27,18 @@ use uuid::Uuid;
 
 use crate::helpers::{TestApp, assert_bad_input, code, count_rows, spawn_app, spawn_with};
 
-const ADD: &str = "mutation($p: ID!, $f: Upload!, $c: String) { addPropertyPhoto(propertyId: $p, file: $f, caption: $c) { id url caption position } }";
+pub(crate) const ADD: &str = "mutation($p: ID!, $f: Upload!, $c: String) { addPropertyPhoto(propertyId: $p, file: $f, caption: $c) { id url caption position } }";
 const REMOVE: &str = "mutation($id: ID!) { removePropertyPhoto(photoId: $id) }";
 const PHOTOS: &str = "query($id: ID!) { property(id: $id) { photos { id url caption position } } }";
 const NODE: &str =
     "query($id: ID!) { node(id: $id) { __typename id ... on Photo { url caption position } } }";
 const DELETE_PROPERTY: &str = "mutation($id: ID!) { deleteProperty(id: $id) }";
 
-/// Tiny files that start with each format's magic bytes: the server looks
-/// at nothing else.
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR tiny png";
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0 tiny jpeg";
-const WEBP: &[u8] = b"RIFF\x24\0\0\0WEBPVP8  tiny webp";
+/// Tiny images of one pixel: the server reads their format from their first
+/// bytes and their size from their header, and nothing else.
+pub(crate) const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0:~\x9bU\0\0\0\nIDATx\x9cch\0\0\0\x82\0\x81w\xcdr\xb6\0\0\0\0IEND\xaeB`\x82";
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0\xFF\xC0\0\x0b\x08\0\x01\0\x01\x01\x01\x11\0\xFF\xD9";
+const WEBP: &[u8] = b"RIFF\x12\0\0\0WEBPVP8L\x05\0\0\0\x2f\0\0\0\0\0";
 
 const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
@@ -541,7 +541,7 @@ async fn a_file_over_ten_mebibytes_is_refused() {
     assert!(body.get("data").is_none(), "{body}");
     assert_eq!(
         body["errors"][0]["message"],
-        "Each uploaded file may be at most 10 MiB, and at most 4 files per request"
+        "Each uploaded file may be at most 10 MiB"
     );
     assert_eq!(count_rows(&app.db, "property_photos").await, 0);
     assert_eq!(
@@ -570,6 +570,129 @@ async fn a_file_over_ten_mebibytes_is_refused() {
     let (status, _, _, body) = fetch(&app, photo["url"].as_str().expect("url")).await;
     assert_eq!(status, 200);
     assert!(body == limit, "the 10 MiB file comes back intact");
+}
+
+/// A PNG whose header declares `width` x `height` pixels (its one chunk of
+/// pixel data is a single pixel's: a decoder bomb sends no more).
+fn png_declaring(width: u32, height: u32) -> Vec<u8> {
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&u32::try_from(data.len()).expect("small").to_be_bytes());
+        let start = out.len();
+        out.extend_from_slice(kind);
+        out.extend_from_slice(data);
+        let crc = crc32(&out[start..]);
+        out.extend_from_slice(&crc.to_be_bytes());
+    }
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&width.to_be_bytes());
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut out, b"IHDR", &ihdr);
+    chunk(&mut out, b"IDAT", b"x\x9cch\0\0\0\x82\0\x81");
+    chunk(&mut out, b"IEND", b"");
+    out
+}
+
+/// PNG's CRC-32 (ISO 3309), bit by bit.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for byte in bytes {
+        crc ^= u32::from(*byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A baseline JPEG header (JFIF, then a frame header of `width` x `height`).
+fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+    let mut out = JPEG[..20].to_vec();
+    out.extend_from_slice(b"\xFF\xC0\0\x0b\x08");
+    out.extend_from_slice(&height.to_be_bytes());
+    out.extend_from_slice(&width.to_be_bytes());
+    out.extend_from_slice(b"\x01\x01\x11\0\xFF\xD9");
+    out
+}
+
+/// An extended WebP (VP8X) whose canvas is `width` x `height` (up to 2^24).
+fn webp_declaring(width: u32, height: u32) -> Vec<u8> {
+    let mut out = b"RIFF\x16\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
+    out.extend_from_slice(&(width - 1).to_le_bytes()[..3]);
+    out.extend_from_slice(&(height - 1).to_le_bytes()[..3]);
+    out
+}
+
+#[tokio::test]
+async fn photos_declaring_more_than_8000_pixels_a_side_are_refused() {
+    let app = spawn_app().await;
+    let host = app.host("hana@example.com").await;
+    let t = Some(host.access_token.as_str());
+    let property = app.create_property(&host, json!({})).await;
+
+    // Decoder bombs: a few hundred bytes that would take gigabytes to show.
+    for (name, bytes, size) in [
+        (
+            "bomb.png",
+            png_declaring(100_000, 100_000),
+            "100000 x 100000",
+        ),
+        ("wide.png", png_declaring(8001, 1), "8001 x 1"),
+        ("tall.png", png_declaring(1, 8001), "1 x 8001"),
+        ("bomb.jpg", jpeg_declaring(65_535, 65_535), "65535 x 65535"),
+        ("big.jpg", jpeg_declaring(9000, 6000), "9000 x 6000"),
+        (
+            "bomb.webp",
+            webp_declaring(100_000, 100_000),
+            "100000 x 100000",
+        ),
+    ] {
+        let resp = add_photo(&app, t, &property, file(name, "image/png", &bytes), None).await;
+        assert_bad_input(&resp, "file");
+        assert_eq!(
+            resp["errors"][0]["message"],
+            format!("must be at most 8000 x 8000 pixels; this one is {size}"),
+            "{name}"
+        );
+    }
+    // Headers that do not give a size at all.
+    let mut no_ihdr = png_declaring(10, 10);
+    no_ihdr[12..16].copy_from_slice(b"tEXt");
+    let no_frame = [&JPEG[..20], b"\xFF\xD9"].concat();
+    let unknown_chunk = b"RIFF\x16\0\0\0WEBPVP8Z\x0a\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec();
+    for (name, bytes) in [
+        ("no-ihdr.png", no_ihdr),
+        ("no-frame.jpg", no_frame),
+        ("unknown.webp", unknown_chunk),
+        ("zero.png", png_declaring(0, 10)),
+    ] {
+        let resp = add_photo(&app, t, &property, file(name, "image/png", &bytes), None).await;
+        assert_bad_input(&resp, "file");
+        assert_eq!(
+            resp["errors"][0]["message"], "must be an image whose header gives its size",
+            "{name}"
+        );
+    }
+    assert_eq!(count_rows(&app.db, "property_photos").await, 0);
+    assert_eq!(
+        files_under(&app.config.storage.photos_dir),
+        Vec::<PathBuf>::new()
+    );
+
+    // 8000 pixels a side is allowed, in each format.
+    for bytes in [
+        png_declaring(8000, 8000),
+        jpeg_declaring(8000, 1),
+        webp_declaring(1, 8000),
+    ] {
+        added(&add_photo(&app, t, &property, file("edge", "image/png", &bytes), None).await);
+    }
+    assert_eq!(count_rows(&app.db, "property_photos").await, 3);
 }
 
 #[tokio::test]

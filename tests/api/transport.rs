@@ -23,6 +23,17 @@ pub(crate) async fn post_accepting_graphql_json(app: &TestApp, body: &Value) -> 
     (status, resp.json().await.expect("json"))
 }
 
+/// Asserts a request error with `status` and code BAD_REQUEST; its message.
+async fn refused(resp: reqwest::Response, status: u16) -> String {
+    assert_eq!(resp.status(), status);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(code(&body), "BAD_REQUEST", "{body}");
+    body["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_owned()
+}
+
 #[tokio::test]
 async fn post_json_answers_in_the_accepted_media_type() {
     let app = spawn_app().await;
@@ -242,15 +253,7 @@ async fn batches_of_up_to_ten_run_each_operation() {
         .send()
         .await
         .expect("sent");
-    assert_eq!(resp.status(), 400);
-    let body: Value = resp.json().await.expect("json");
-    assert_eq!(code(&body), "BAD_REQUEST");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .expect("message")
-            .contains("at most 10")
-    );
+    assert!(refused(resp, 400).await.contains("at most 10"));
 }
 
 #[tokio::test]
@@ -661,4 +664,98 @@ async fn response_fields_keep_the_query_order() {
     .map(|k| text.find(k).unwrap_or_else(|| panic!("{k} in {text}")))
     .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_labels_take_a_bounded_set_of_values_whatever_is_sent() {
+    let app = spawn_app().await;
+    // Invented methods (HTTP allows any token, of any length) and paths,
+    // each unique, as a client would send to grow the metrics page.
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("X{marker}{i}").as_bytes())
+            .expect("a method token");
+        for path in ["/graphql".to_owned(), format!("/nowhere-{marker}-{i}")] {
+            app.http
+                .request(method.clone(), app.url(&path))
+                .send()
+                .await
+                .expect("answered");
+        }
+        app.http
+            .get(app.url(&format!("/nowhere-{marker}-{i}")))
+            .send()
+            .await
+            .expect("answered");
+    }
+    let text = app.metrics_page().await;
+    assert!(!text.contains(&marker), "a client's value became a label");
+    let lines = |method: &str, route: &str| {
+        text.lines()
+            .filter(|l| {
+                l.starts_with("roost_http_requests_total{")
+                    && l.contains(&format!(r#"method="{method}""#))
+                    && l.contains(&format!(r#"route="{route}""#))
+            })
+            .count()
+    };
+    // Counted all the same, under "other".
+    assert!(lines("other", "/graphql") >= 1, "{text}");
+    assert!(lines("other", "other") >= 1, "{text}");
+    assert!(lines("GET", "other") >= 1, "{text}");
+}
+
+#[tokio::test]
+async fn a_request_id_a_client_sends_is_kept_only_when_short_and_plain() {
+    let app = spawn_app().await;
+    let echoed = |id: String| {
+        let app = &app;
+        async move {
+            let resp = app
+                .http
+                .get(app.url("/health"))
+                .header("x-request-id", id)
+                .send()
+                .await
+                .expect("answered");
+            resp.headers()["x-request-id"]
+                .to_str()
+                .expect("ASCII")
+                .to_owned()
+        }
+    };
+    assert_eq!(echoed("trace-42".into()).await, "trace-42");
+    let longest = "a".repeat(128);
+    assert_eq!(echoed(longest.clone()).await, longest);
+    for sent in ["a".repeat(129), "two words".into(), "x".repeat(20_000)] {
+        let got = echoed(sent.clone()).await;
+        assert!(
+            uuid::Uuid::parse_str(&got).is_ok(),
+            "{sent:.20} became {got}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn json_nested_past_128_levels_is_refused_before_anything_runs() {
+    let app = spawn_app().await;
+    let deep = format!(
+        r#"{{"query":"query($v: JSON) {{ __typename }}","variables":{{"v":{}1{}}}}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let resp = app
+        .http
+        .post(app.url("/graphql"))
+        .header(CONTENT_TYPE, "application/json")
+        .header(ACCEPT, GQL_JSON)
+        .body(deep)
+        .send()
+        .await
+        .expect("sent");
+    let message = refused(resp, 400).await;
+    assert!(
+        message.starts_with("The body is not valid JSON: recursion limit exceeded"),
+        "{message}"
+    );
 }
