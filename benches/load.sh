@@ -22,7 +22,7 @@
 #   BENCH_DATABASE_URL (postgres://postgres@127.0.0.1:5432/postgres): a
 #                    PostgreSQL URL whose user may create databases; a fresh
 #                    one, roost_bench_<pid>, is made and dropped at exit
-#   BENCH_REDIS_URL (redis://127.0.0.1:6379): keys go under bench_load_<pid>:
+#   BENCH_REDIS_URL (redis://127.0.0.1:6379): keys go under bench_<pid>:
 #                    and are deleted at exit
 #
 # Load generators: oha (installed with `cargo install oha --locked` when
@@ -62,11 +62,9 @@ fi
 REFERENCE='{"Q1": 990, "Q2": 1040, "Q3": 510, "Q4": 1860}'
 awk -v s="$SCALE" 'BEGIN { exit !(s == 1) }' || REFERENCE='{}'
 
-die() {
-  echo "load.sh: $*" >&2
-  exit 1
-}
-log() { echo "== $*" >&2; }
+BENCH=load.sh
+# shellcheck source=benches/lib.sh
+. benches/lib.sh
 
 [[ $SCALE =~ ^[0-9]+([.][0-9]+)?$ ]] || die "SCALE must be a number, not $SCALE"
 for n in DURATION WARMUP CONCURRENCY; do
@@ -101,20 +99,12 @@ else
   OHA_ARGS=(-j)
 fi
 grep -q -- '--wait-ongoing-requests-after-deadline' <<<"$oha_help" && OHA_ARGS+=(-w)
-psql "$PG" -qAtXc 'SELECT 1' >/dev/null 2>&1 ||
-  die "PostgreSQL does not answer at $PG (set BENCH_DATABASE_URL)"
-redis-cli -u "$REDIS" ping >/dev/null 2>&1 ||
-  die "Redis does not answer at $REDIS (set BENCH_REDIS_URL)"
 
 log "building the release binary"
 cargo build --release --quiet
 [ -x "$BIN" ] || die "no binary at $BIN after the build"
 
 # ---------------------------------------------------------------- setup
-work=$(mktemp -d)
-db="roost_bench_$$"
-db_url="${PG%/*}/$db"
-prefix="bench_load_$$:"
 port=""
 pid=""
 sampler=""
@@ -131,28 +121,8 @@ stop_server() {
     pid=""
   fi
 }
-
-cleanup() {
-  stop_server
-  psql "$PG" -qAtXc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  redis-cli -u "$REDIS" --scan --pattern "${prefix}*" 2>/dev/null |
-    xargs -r -n 500 redis-cli -u "$REDIS" unlink >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-psql "$PG" -qAtXc "CREATE DATABASE $db" >/dev/null
-server_env=(
-  ROOST_ENV=production
-  "JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
-  "DATABASE_URL=$db_url"
-  "ROOST_DATA_DIR=$work/data"
-  "REDIS_URL=$REDIS"
-  "ROOST_REDIS_PREFIX=$prefix"
-  ROOST_LOG_LEVEL=warn
-  RUST_LOG=warn
-)
+bench_stop() { stop_server; }
+bench_store bench
 
 # A query on the bench database: SQL on stdin, psql variables as -v name=value.
 q() { psql "$db_url" -qAtX -v ON_ERROR_STOP=1 "$@"; }
@@ -166,8 +136,7 @@ ungid() {
   echo "split_part(convert_from(decode(rpad(translate($1, '-_', '+/'), (length($1) + 3) / 4 * 4, '='), 'base64'), 'UTF8'), ':', 2)::uuid"
 }
 
-log "seeding scale $SCALE into $db"
-env "${server_env[@]}" "$BIN" seed --scale "$SCALE" >&2
+bench_seed "$SCALE"
 
 # pg_stat_statements counts every statement the server sends, when the
 # library is preloaded; else the server's own counter does.
@@ -400,8 +369,7 @@ reset_statements() {
 start_server() {
   local mode=$1 extra=()
   [ "$mode" = on ] && extra=(ROOST_RESPONSE_CACHE=true)
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
-    echo $((20000 + RANDOM % 20000)))
+  port=$(free_port)
   url="http://127.0.0.1:$port"
   # Production settings; the in-process worker stays off as in production
   # (`roost worker` runs beside it), so every statement counted is a
@@ -417,15 +385,7 @@ start_server() {
     ROOST_ACCESS_TOKEN_TTL=6h \
     "$BIN" serve >"$work/server-$mode.log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 150); do
-    curl -fs "$url/health" >/dev/null 2>&1 && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.2
-  done
-  if ! kill -0 "$pid" 2>/dev/null || ! curl -fs "$url/health" >/dev/null 2>&1; then
-    cat "$work/server-$mode.log" >&2
-    die "the server did not start on $url"
-  fi
+  wait_healthy "$url" "$pid" "$work/server-$mode.log"
   # Resident set size, sampled through the runs; the peak is read from
   # VmHWM at the end.
   (while :; do
