@@ -7,8 +7,6 @@
 //! version) it was read in, so two requests racing over one booking cannot
 //! both move it.
 
-use std::time::Duration;
-
 use chrono::{NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -22,6 +20,7 @@ use super::{
 };
 use crate::{
     auth::actor::Actor,
+    config::BookingWindows,
     db::begin_write,
     error::{AppError, AppResult},
     events::{BookingChanged, Event as BusEvent, EventBus},
@@ -37,22 +36,13 @@ use entity::booking::{ActiveModel, BookingStatus as S, Column as B, Entity as Bo
 
 pub const NOT_FOUND: &str = "Booking not found";
 
-/// The timers of the state machine.
-#[derive(Debug, Clone, Copy)]
-pub struct Windows {
-    /// How long an unpaid booking holds its nights.
-    pub hold: Duration,
-    /// How long a host has to answer a request.
-    pub host_answer: Duration,
-}
-
 #[derive(Clone)]
 pub struct BookingService {
     pub(crate) db: DatabaseConnection,
     pub(crate) properties: PropertyService,
     pub(crate) bus: EventBus,
     pub(crate) jobs: Jobs,
-    pub(crate) windows: Windows,
+    pub(crate) windows: BookingWindows,
 }
 
 /// A committed change, and what it leaves to do.

@@ -141,7 +141,15 @@ fn cors(state: &AppState) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(allow)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(state.config.cors_headers.clone())
+        .allow_headers(
+            state
+                .config
+                .cors_headers
+                .iter()
+                // Checked to be header names when the configuration is read.
+                .filter_map(|h| HeaderName::try_from(h.as_str()).ok())
+                .collect::<Vec<_>>(),
+        )
         .expose_headers([REQUEST_ID])
         .max_age(Duration::from_secs(600))
 }

@@ -11,7 +11,7 @@
 //! before anything else looks at it; [`PersistedQueries::settle`] registers
 //! its text after it has run.
 //!
-//! The mode ([`Mode`]): `off` refuses hashes (`PERSISTED_QUERY_NOT_SUPPORTED`,
+//! The mode ([`PersistedMode`]): `off` refuses hashes (`PERSISTED_QUERY_NOT_SUPPORTED`,
 //! so Apollo Client falls back to sending texts), `apq` registers on first
 //! use, `only` runs nothing but the operations of a manifest loaded at
 //! start (texts that are not in it: `PERSISTED_QUERY_NOT_IN_LIST`).
@@ -22,7 +22,7 @@
 use std::{
     collections::{BTreeMap, HashMap},
     future::Future,
-    path::{Path, PathBuf},
+    path::Path,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -33,11 +33,12 @@ use async_graphql::{
     parser::types::{DocumentOperations, OperationType, Selection},
 };
 use futures_util::{StreamExt, stream::BoxStream};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    config::{PersistedMode, PersistedQueriesConfig},
     error::code,
     graphql::pipeline::{Pipeline, is_request_error},
     redis::Redis,
@@ -49,35 +50,6 @@ pub const NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 pub const NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
 /// `only` mode: the operation is not in the manifest.
 pub const NOT_IN_LIST: &str = "PERSISTED_QUERY_NOT_IN_LIST";
-
-/// `ROOST_PERSISTED_QUERIES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Hashes are refused; only query texts run.
-    Off,
-    /// Automatic persisted queries: a hash is registered with its text on
-    /// first use.
-    Apq,
-    /// Only the manifest's operations run, by hash or by their exact text.
-    Only,
-}
-
-#[derive(Debug, Clone)]
-pub struct PersistedQueriesConfig {
-    pub mode: Mode,
-    /// An Apollo persisted query manifest; required with `only`.
-    pub manifest: Option<PathBuf>,
-    /// How long a registered query is kept after its last use.
-    pub ttl: Duration,
-    /// Queries kept at most.
-    pub max_entries: usize,
-    /// Bytes of query text kept at most.
-    pub max_bytes: usize,
-    /// `only` mode: whether a text made only of introspection fields
-    /// (`__schema`, `__type`, `__typename`) may run, for the playground.
-    pub allow_introspection: bool,
-}
 
 /// The longest text registered: an operation a client sends by hash is
 /// written by its developers, and 32 KiB is far beyond any of ours.
@@ -93,7 +65,7 @@ pub struct PersistedQueries {
 }
 
 struct Inner {
-    mode: Mode,
+    mode: PersistedMode,
     allow_introspection: bool,
     /// Operations of the manifest, by hash.
     manifest: HashMap<String, Arc<str>>,
@@ -164,8 +136,8 @@ impl PersistedQueries {
     /// naming the setting when it is missing or invalid.
     pub fn new(config: &PersistedQueriesConfig, redis: Option<Redis>) -> anyhow::Result<Self> {
         let manifest = match (&config.manifest, config.mode) {
-            (Some(path), Mode::Apq | Mode::Only) => load_manifest(path)?,
-            (None, Mode::Only) => bail!(
+            (Some(path), PersistedMode::Apq | PersistedMode::Only) => load_manifest(path)?,
+            (None, PersistedMode::Only) => bail!(
                 "ROOST_PERSISTED_QUERIES_FILE must name a persisted query manifest \
                  when ROOST_PERSISTED_QUERIES=only"
             ),
@@ -188,7 +160,7 @@ impl PersistedQueries {
         })
     }
 
-    pub fn mode(&self) -> Mode {
+    pub fn mode(&self) -> PersistedMode {
         self.inner.mode
     }
 
@@ -237,7 +209,7 @@ impl PersistedQueries {
         let persisted = request.extensions.remove("persistedQuery");
         let mode = self.inner.mode;
         let Some(persisted) = persisted.map(|v| v.into_json().unwrap_or(Value::Null)) else {
-            if mode == Mode::Only && !self.text_allowed(&request.query) {
+            if mode == PersistedMode::Only && !self.text_allowed(&request.query) {
                 return Err(not_in_list());
             }
             return Ok(Resolved::plain(request));
@@ -246,7 +218,7 @@ impl PersistedQueries {
             // `"persistedQuery": null` asks for nothing.
             return self.resolve_text_only(request).map(Resolved::plain);
         }
-        if mode == Mode::Off {
+        if mode == PersistedMode::Off {
             return Err(Rejection::new(NOT_SUPPORTED, "PersistedQueryNotSupported"));
         }
         if persisted.get("version").and_then(Value::as_i64) != Some(1) {
@@ -289,7 +261,7 @@ impl PersistedQueries {
                 outcome("hit");
                 return Ok(Resolved::plain(request));
             }
-            if mode == Mode::Only {
+            if mode == PersistedMode::Only {
                 return Err(not_in_list());
             }
             if request.query.len() > MAX_TEXT_BYTES {
@@ -314,7 +286,7 @@ impl PersistedQueries {
     }
 
     fn resolve_text_only(&self, request: GqlRequest) -> Result<GqlRequest, Rejection> {
-        if self.inner.mode == Mode::Only && !self.text_allowed(&request.query) {
+        if self.inner.mode == PersistedMode::Only && !self.text_allowed(&request.query) {
             return Err(not_in_list());
         }
         Ok(request)
@@ -331,7 +303,7 @@ impl PersistedQueries {
         if let Some(text) = self.inner.manifest.get(hash) {
             return Some(text.clone());
         }
-        if self.inner.mode != Mode::Apq {
+        if self.inner.mode != PersistedMode::Apq {
             return None;
         }
         match &self.inner.store {

@@ -51,8 +51,9 @@ const GRAPHQL_WS: Asset = Asset {
     integrity: "sha384-+EVxFEOpy8LWPRQcpntm0FKN2O+BzrMNSL0G3HIgVWFmeb6xqZqjuLivrQUTXZKi",
 };
 
-/// The files a local assets folder must hold.
-pub const LOCAL_FILES: [&str; 5] = [
+/// The assets' files: `config::PLAYGROUND_FILES` must name the same.
+#[cfg(test)]
+const LOCAL_FILES: [&str; 5] = [
     REACT.file,
     REACT_DOM.file,
     GRAPHIQL_JS.file,
@@ -338,6 +339,7 @@ mod tests {
         for local in [false, true] {
             let Html(page) = page(local);
             assert_eq!(page.matches(ON_ERROR).count(), LOCAL_FILES.len());
+            assert_eq!(LOCAL_FILES, crate::config::PLAYGROUND_FILES);
             assert!(page.contains(r#"<div id="roost-playground-unavailable" hidden>"#));
         }
     }

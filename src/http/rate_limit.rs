@@ -26,7 +26,7 @@ pub async fn per_ip(State(state): State<AppState>, mut req: Request, next: Next)
     let Some(peer) = peer else {
         return next.run(req).await;
     };
-    let ip = state.config.trusted_proxies.client_ip(peer, req.headers());
+    let ip = crate::ratelimit::client_ip(&state.config.trusted_proxies, peer, req.headers());
     req.extensions_mut().insert(ClientIp(ip));
     if let Some(limiter) = &state.rate_limits.ip
         && let Decision::Denied { retry_after_secs } = limiter.check(&ip.to_string(), 1).await

@@ -10,19 +10,13 @@ use async_graphql::SimpleObject;
 use rust_decimal::Decimal;
 
 use crate::{
+    config::Fees,
     graphql::{money::Money, scalars::Date},
     money::{Amount, Currency, percent_of},
 };
 
 pub const WEEKLY_FROM: usize = 7;
 pub const MONTHLY_FROM: usize = 28;
-
-/// The fee percentages, from configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Fees {
-    pub service_fee_percent: Decimal,
-    pub tax_percent: Decimal,
-}
 
 /// The arithmetic of a stay in minor units, before it is dressed in a
 /// currency. Rounding to the minor unit is rounding to a whole number here,

@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::{
     catalogue::Catalogue,
     location::PublicPoints,
-    pricing::Fees,
     types::{ListingStatus, Property},
     validation::{NewProperty, PropertyPatch, search_key},
 };
 use crate::{
     auth::actor::Actor,
+    config::Fees,
     db::begin_write,
     error::{AppError, AppResult},
     money::Currency,

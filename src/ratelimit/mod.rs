@@ -25,7 +25,7 @@ mod per_operation;
 
 use std::time::Duration;
 
-pub use client_ip::{ClientIp, TrustedProxies};
+pub use client_ip::{ClientIp, client_ip};
 pub use gcra::{Decision, Limiter, Quota};
 pub use per_operation::{IpBudget, PerOperation, rate_limited};
 

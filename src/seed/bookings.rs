@@ -25,9 +25,10 @@ use uuid::Uuid;
 use super::{SeedOptions, batch_rows, id_at, properties::Listing, rng};
 use crate::{
     bookings::refunds::{CancelledBy, refund_minor, refund_percent},
+    config::Fees,
     properties::{
         calendar::{BOOKING_WINDOW_DAYS, today},
-        pricing::{self, Fees},
+        pricing,
     },
 };
 use entity::{

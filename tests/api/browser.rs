@@ -308,7 +308,7 @@ async fn a_browser_without_the_cdn_is_told_how_to_serve_the_files_locally() {
 #[tokio::test]
 async fn a_browser_given_broken_local_files_is_told_to_fetch_them_again() {
     let assets = tempfile::tempdir().expect("tempdir");
-    for file in roost::http::playground::LOCAL_FILES {
+    for file in roost::config::PLAYGROUND_FILES {
         std::fs::write(assets.path().join(file), "/* not the real file */").expect("write");
     }
     let path = assets.path().to_string_lossy().to_string();
