@@ -171,7 +171,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = args();
-    roost::tls::install_crypto_provider();
+    domain::infra::tls::install_crypto_provider();
     let http = reqwest::Client::new();
     let host = register(&http, &a.url, "HOST").await;
     let guest = register(&http, &a.url, "GUEST").await;

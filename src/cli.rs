@@ -16,14 +16,16 @@ use secrecy::ExposeSecret;
 
 use crate::{
     auth::passwords::Passwords,
-    config::{Config, Environment},
-    db::{self, MigrationStep},
     properties::location::PublicPoints,
     seed::{self, SeedOptions},
     startup::{Application, shutdown_signal},
     telemetry,
     users::{Role, UserService},
 };
+
+use domain::config::{Config, Environment};
+
+use domain::infra::db::{self, MigrationStep};
 
 #[derive(Parser)]
 #[command(
@@ -371,7 +373,7 @@ mod tests {
     use figment::{Figment, providers::Serialized};
 
     fn config(pairs: &[(&str, &str)]) -> Config {
-        let mut f = Figment::from(Serialized::defaults(crate::config::RawConfig::default()));
+        let mut f = Figment::from(Serialized::defaults(domain::config::RawConfig::default()));
         for (k, v) in pairs {
             f = f.merge(Serialized::default(k, v));
         }

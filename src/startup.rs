@@ -12,9 +12,6 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::AuthService,
     bookings::BookingService,
-    config::{Config, ProviderKind},
-    db::{self, MigrationStep, RecentWriters},
-    events::EventBus,
     graphql::{Services, build_schema, replica::ReadReplica},
     http,
     jobs::{self, Jobs, worker::Handlers},
@@ -28,12 +25,19 @@ use crate::{
         location::{PublicPoints, fill_missing},
     },
     realtime::Hub,
-    redis::Redis,
     reviews::ReviewService,
     state::AppState,
     storage::Storage,
     users::UserService,
 };
+
+use domain::config::{Config, ProviderKind};
+
+use domain::infra::db::{self, MigrationStep, RecentWriters};
+
+use domain::infra::events::EventBus;
+
+use domain::infra::redis::Redis;
 
 /// `http://<address>`; a wildcard bind address is shown as localhost.
 fn default_public_url(addr: SocketAddr) -> String {
@@ -55,7 +59,7 @@ impl Application {
     /// Connects to the database (applying pending migrations unless turned
     /// off) and to Redis when configured, and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        crate::tls::install_crypto_provider();
+        domain::infra::tls::install_crypto_provider();
         if config.database.auto_migrate {
             db::migrate(&config.database, MigrationStep::Up).await?;
         }
@@ -123,7 +127,7 @@ impl Application {
             rate_limits.clone(),
             crate::graphql::pipeline::ResponseCache {
                 cache: config.response_cache.map(|c| {
-                    crate::cache::ResponseCache::new(
+                    domain::infra::cache::ResponseCache::new(
                         redis.clone(),
                         bus.versions().clone(),
                         c.ttl,
@@ -310,7 +314,7 @@ impl Core {
         };
         let provider = match config.payments.provider {
             ProviderKind::Simulated => {
-                if config.env == crate::config::Environment::Production {
+                if config.env == domain::config::Environment::Production {
                     tracing::warn!(
                         "payments are SIMULATED: no money moves; set ROOST_PAYMENT_PROVIDER=stripe"
                     );
@@ -358,7 +362,7 @@ pub async fn run_worker(
     config: Config,
     signal: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    crate::tls::install_crypto_provider();
+    domain::infra::tls::install_crypto_provider();
     if config.database.auto_migrate {
         db::migrate(&config.database, MigrationStep::Up).await?;
     }

@@ -7,10 +7,16 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::AuthService, bookings::BookingService, config::Config, events::EventBus,
-    graphql::pipeline::Pipeline, jobs::Jobs, jobs::worker::Handlers, notifications::email::Mailer,
-    payments::PaymentService, redis::Redis, storage::Storage,
+    auth::AuthService, bookings::BookingService, graphql::pipeline::Pipeline, jobs::Jobs,
+    jobs::worker::Handlers, notifications::email::Mailer, payments::PaymentService,
+    storage::Storage,
 };
+
+use domain::config::Config;
+
+use domain::infra::events::EventBus;
+
+use domain::infra::redis::Redis;
 
 /// What every handler shares, behind one `Arc`: axum hands a copy of the
 /// state to each handler and middleware of every request, and a copy is
@@ -36,14 +42,14 @@ pub struct Shared {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     /// The read replica queries go to, when configured.
-    pub replica: Option<crate::db::ReplicaPool>,
+    pub replica: Option<domain::infra::db::ReplicaPool>,
     pub redis: Option<Redis>,
     /// Every GraphQL operation goes through it.
     pub graphql: Pipeline,
     pub auth: AuthService,
     pub storage: Storage,
     /// Statements this instance has sent to the database.
-    pub statements: crate::db::StatementCounter,
+    pub statements: domain::infra::db::StatementCounter,
     pub metrics: PrometheusHandle,
     /// Cancelled when the server starts shutting down; long-lived
     /// connections (WebSockets) watch it and close.

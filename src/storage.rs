@@ -23,7 +23,9 @@ use object_store::{
 };
 use secrecy::ExposeSecret;
 
-use crate::{config::StorageConfig, state::AppState};
+use crate::state::AppState;
+
+use domain::config::StorageConfig;
 
 pub const PHOTOS_ROUTE: &str = "/photos";
 
@@ -41,7 +43,7 @@ impl Storage {
         let served_here = format!("{}{PHOTOS_ROUTE}", server_url.trim_end_matches('/'));
         match &config.s3 {
             Some(s3) => {
-                crate::tls::install_crypto_provider();
+                domain::infra::tls::install_crypto_provider();
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(&s3.bucket)
                     .with_region(&s3.region);

@@ -18,7 +18,7 @@ use opentelemetry_sdk::{
 };
 use tracing_subscriber::{EnvFilter, Layer, fmt, prelude::*};
 
-use crate::config::{LogConfig, LogFormat, TracingConfig};
+use domain::config::{LogConfig, LogFormat, TracingConfig};
 
 /// Keeps the trace exporter alive; [`Telemetry::shutdown`] sends what is
 /// still buffered before the process exits.
@@ -94,7 +94,7 @@ pub fn init(config: &LogConfig) -> Telemetry {
 }
 
 fn tracer_provider(config: &TracingConfig) -> anyhow::Result<SdkTracerProvider> {
-    crate::tls::install_crypto_provider();
+    domain::infra::tls::install_crypto_provider();
     let endpoint = format!("{}/v1/traces", config.endpoint);
     let service_name = config.service_name.clone();
     let sample_ratio = config.sample_ratio;

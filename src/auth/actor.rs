@@ -8,14 +8,14 @@
 
 use std::sync::{Arc, OnceLock};
 
-use async_graphql::{Context, ErrorExtensions};
+use async_graphql::Context;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use sea_orm::EntityTrait;
 use uuid::Uuid;
 
 use super::viewer::ViewerExt;
 use crate::{
-    error::AppError,
+    error::{AppError, GraphqlError as _},
     graphql::ServicesExt,
     users::{Role, User},
 };

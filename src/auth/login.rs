@@ -7,10 +7,10 @@ use super::{
     viewer::ClientInfo,
 };
 use crate::{
-    db::begin_write,
     error::{AppError, AppResult},
     users::fields::PASSWORD_MAX,
 };
+use domain::infra::db::begin_write;
 
 /// One message for an unknown email and a wrong password, so the answer
 /// does not tell which emails have accounts.

@@ -20,7 +20,7 @@ use redis::Script;
 use sha2::{Digest, Sha256};
 
 use super::tokens::hex;
-use crate::redis::Redis;
+use domain::infra::redis::Redis;
 
 /// Refused: try again after this many seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,11 @@
-use async_graphql::{Context, Object, ResultExt};
+use async_graphql::{Context, Object};
 
 use super::{
     register::Registration,
     types::{AuthPayload, ChangePasswordInput, LoginInput, RegisterInput},
     viewer::{ClientInfo, ViewerExt},
 };
+use crate::error::GraphqlResult as _;
 use crate::graphql::{ServicesExt, replica::wrote_for};
 
 /// The mutations that start and end sessions. The first four take their

@@ -9,10 +9,10 @@ use super::{
     viewer::Viewer,
 };
 use crate::{
-    db::begin_write,
     error::{AppError, AppResult},
     users::fields::NewPassword,
 };
+use domain::infra::db::begin_write;
 
 impl AuthService {
     /// Field paths in errors are relative to the input (`currentPassword`).

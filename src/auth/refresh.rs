@@ -13,10 +13,10 @@ use super::{
     tokens::hash_refresh_token,
 };
 use crate::{
-    db::begin_write,
     error::{AppError, AppResult},
     users::User,
 };
+use domain::infra::db::begin_write;
 
 const INVALID: &str = "The refresh token is invalid";
 const REUSED: &str =

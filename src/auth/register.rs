@@ -10,13 +10,13 @@ use super::{
     viewer::ClientInfo,
 };
 use crate::{
-    db::begin_write,
     error::{AppError, AppResult},
     users::{
         Role, User,
         fields::{Email, NewPassword, PersonName, PhoneNumber},
     },
 };
+use domain::infra::db::begin_write;
 
 /// A registration whose every field is valid.
 pub struct Registration {

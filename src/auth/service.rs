@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::events::{Event, EventBus};
+use domain::infra::events::{Event, EventBus};
 
 use super::{
     login_throttle::LoginThrottle,
@@ -19,7 +19,9 @@ use super::{
     tokens::{AccessTokens, IssuedAccessToken, new_refresh_token},
     viewer::{ClientInfo, Credentials, Viewer},
 };
-use crate::{config::AuthConfig, error::AppResult, redis::Redis, users::User};
+use crate::{error::AppResult, users::User};
+use domain::config::AuthConfig;
+use domain::infra::redis::Redis;
 
 pub const SESSION_ENDED: &str = "The session has ended; sign in again";
 

@@ -29,7 +29,7 @@ use std::{
 use redis::AsyncCommands;
 use uuid::Uuid;
 
-use crate::redis::Redis;
+use domain::infra::redis::Redis;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionState {

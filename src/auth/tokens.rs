@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::config::JwtSecret;
+use domain::config::JwtSecret;
 
 const ISSUER: &str = "roost";
 const REFRESH_PREFIX: &str = "rt_";

@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::{service::BookingService, types::BookingStatus};
 use crate::{
-    db::Placeholders,
     error::AppResult,
     graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_date},
 };
+use domain::infra::db::Placeholders;
 use entity::booking::{Column as B, Entity as Bookings, Model};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,9 +1,9 @@
-use async_graphql::{Context, ID, InputObject, Object, ResultExt};
+use async_graphql::{Context, ID, InputObject, Object};
 
 use super::{resolvers::Payment, service::NewBooking, types::Booking};
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},

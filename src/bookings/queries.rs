@@ -1,4 +1,4 @@
-use async_graphql::{Context, ErrorExtensions, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     BookingConnection, BookingEdge,
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     auth::actor::{actor, require_actor},
-    error::AppError,
+    error::{AppError, GraphqlError as _, GraphqlResult as _},
     graphql::{
         ServicesExt,
         connection::PageInfo,

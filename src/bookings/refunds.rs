@@ -10,7 +10,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::money::percent_of;
+use domain::kernel::money::percent_of;
 use entity::property::CancellationPolicy;
 
 /// Who cancelled.

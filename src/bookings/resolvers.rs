@@ -1,22 +1,22 @@
 //! How `Booking` and `Payment` resolve their fields.
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt};
+use async_graphql::{Context, Enum, ID, Object};
 
 use super::{
     loaders::{BookingLoader, CurrentPaymentLoader, ListingOfBookingLoader},
     types::{Booking, BookingStatus},
 };
 use crate::{
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ids::{self, NodeType},
         money::Money,
         scalars::{Date, DateTime},
     },
-    money::Currency,
     properties::{Property, pricing::PriceQuote, resolvers::loader},
     users::{User, loader::load_user},
 };
+use domain::kernel::money::Currency;
 
 #[Object]
 impl Booking {

@@ -20,10 +20,7 @@ use super::{
 };
 use crate::{
     auth::actor::Actor,
-    config::BookingWindows,
-    db::begin_write,
     error::{AppError, AppResult},
-    events::{BookingChanged, Event as BusEvent, EventBus},
     jobs::{Job, Jobs},
     notifications::{self, NewNotification, Recorded, record},
     properties::{
@@ -32,6 +29,9 @@ use crate::{
         types::Property,
     },
 };
+use domain::config::BookingWindows;
+use domain::infra::db::begin_write;
+use domain::infra::events::{BookingChanged, Event as BusEvent, EventBus};
 use entity::booking::{ActiveModel, BookingStatus as S, Column as B, Entity as Bookings, Model};
 
 pub const NOT_FOUND: &str = "Booking not found";

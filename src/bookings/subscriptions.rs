@@ -2,15 +2,14 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{Context, ID, Object, ResultExt, Subscription};
+use async_graphql::{Context, ID, Object, Subscription};
 use futures_util::{Stream, StreamExt, future};
 use uuid::Uuid;
 
 use super::types::{Booking, BookingStatus};
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
-    events::{BookingChanged, Event},
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},
@@ -18,6 +17,7 @@ use crate::{
     },
     realtime::{self, Topic},
 };
+use domain::infra::events::{BookingChanged, Event};
 
 /// A booking changed status (created included, with no previous status).
 pub struct BookingStatusEvent(BookingChanged);

@@ -10,9 +10,10 @@ use crate::{
         money::Money,
         scalars::Date,
     },
-    money::Currency,
     properties::pricing::{Breakdown, PriceQuote},
 };
+
+use domain::kernel::money::Currency;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum BookingStatus {

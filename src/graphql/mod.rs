@@ -15,7 +15,6 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::{AuthMutation, AuthService},
     bookings::{BookingMutation, BookingQuery, BookingService, BookingSubscription},
-    config::GraphqlConfig,
     error::AppError,
     messaging::{MessagingMutation, MessagingQuery, MessagingService, MessagingSubscription},
     notifications::{
@@ -28,6 +27,8 @@ use crate::{
     storage::Storage,
     users::{UserMutation, UserQuery, UserService},
 };
+
+use domain::config::GraphqlConfig;
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -117,7 +118,7 @@ pub trait ServicesExt {
 impl ServicesExt for Context<'_> {
     fn services(&self) -> async_graphql::Result<&Services> {
         self.data::<Services>().map_err(|_| {
-            async_graphql::ErrorExtensions::extend(&AppError::Internal(anyhow::anyhow!(
+            crate::error::GraphqlError::extend(&AppError::Internal(anyhow::anyhow!(
                 "services missing from the schema data"
             )))
         })

@@ -5,7 +5,7 @@
 use async_graphql::SimpleObject;
 use rust_decimal::Decimal;
 
-use crate::money::{Amount, Currency};
+use domain::kernel::money::{Amount, Currency};
 
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 pub struct Money {

@@ -1,6 +1,6 @@
 //! `node(id)`: Relay object identification.
 
-use async_graphql::{Context, ID, Interface, Object, ResultExt};
+use async_graphql::{Context, ID, Interface, Object};
 
 use super::{
     ServicesExt,
@@ -9,7 +9,7 @@ use super::{
 use crate::{
     auth::actor::actor,
     bookings::{Booking, resolvers::Payment},
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     messaging::{Conversation, Message},
     notifications::Notification,
     properties::{

@@ -13,7 +13,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::Services;
-use crate::db::RecentWriters;
+use domain::infra::db::RecentWriters;
 
 /// The replica's pool, the services that read through it, and who wrote a
 /// moment ago.

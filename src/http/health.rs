@@ -24,10 +24,10 @@ async fn answers<E>(check: impl Future<Output = Result<(), E>>) -> bool {
 pub async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     // Queries go to the replica, so an instance without it cannot serve.
     let (database, replica, redis) = tokio::join!(
-        answers(crate::db::ping(&state.db)),
+        answers(domain::infra::db::ping(&state.db)),
         async {
             match &state.replica {
-                Some(replica) => Some(answers(crate::db::ping(&replica.db)).await),
+                Some(replica) => Some(answers(domain::infra::db::ping(&replica.db)).await),
                 None => None,
             }
         },

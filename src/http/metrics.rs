@@ -37,13 +37,13 @@ pub fn recorder() -> anyhow::Result<PrometheusHandle> {
 }
 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
-    let pool = crate::db::pool_stats(&state.db, state.config.database.max_connections);
+    let pool = domain::infra::db::pool_stats(&state.db, state.config.database.max_connections);
     metrics::gauge!("roost_db_pool_connections", "state" => "idle").set(f64::from(pool.idle));
     metrics::gauge!("roost_db_pool_connections", "state" => "in_use")
         .set(f64::from(pool.size.saturating_sub(pool.idle)));
     metrics::gauge!("roost_db_pool_max_connections").set(f64::from(pool.max));
     if let Some(replica) = &state.replica {
-        let pool = crate::db::pool_stats(&replica.db, replica.max_connections);
+        let pool = domain::infra::db::pool_stats(&replica.db, replica.max_connections);
         metrics::gauge!("roost_db_replica_pool_connections", "state" => "idle")
             .set(f64::from(pool.idle));
         metrics::gauge!("roost_db_replica_pool_connections", "state" => "in_use")

@@ -38,11 +38,13 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    config::{PersistedMode, PersistedQueriesConfig},
     error::code,
     graphql::pipeline::{Pipeline, is_request_error},
-    redis::Redis,
 };
+
+use domain::config::{PersistedMode, PersistedQueriesConfig};
+
+use domain::infra::redis::Redis;
 
 /// The hash is unknown: send the query text with it.
 pub const NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";

@@ -339,7 +339,7 @@ mod tests {
         for local in [false, true] {
             let Html(page) = page(local);
             assert_eq!(page.matches(ON_ERROR).count(), LOCAL_FILES.len());
-            assert_eq!(LOCAL_FILES, crate::config::PLAYGROUND_FILES);
+            assert_eq!(LOCAL_FILES, domain::config::PLAYGROUND_FILES);
             assert!(page.contains(r#"<div id="roost-playground-unavailable" hidden>"#));
         }
     }

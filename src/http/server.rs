@@ -40,7 +40,7 @@ use tokio::{
 };
 use tower::ServiceExt;
 
-use crate::config::ConnectionLimits;
+use domain::config::ConnectionLimits;
 
 /// Bytes of request line and headers together.
 pub const MAX_HEADER_BYTES: usize = 32 * 1024;

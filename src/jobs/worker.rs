@@ -22,10 +22,10 @@ use tokio_util::sync::CancellationToken;
 use super::{Job, Jobs, Storage, scheduler};
 use crate::{
     bookings::BookingService,
-    config::WorkerConfig,
     notifications::email::{Delivery, Mailer, deliver},
     payments::PaymentService,
 };
+use domain::config::WorkerConfig;
 
 /// The longest a job may run before it counts as failed (and is retried).
 const JOB_TIMEOUT: Duration = Duration::from_secs(60);

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     inputs::{CONVERSATION_NOT_FOUND, NewMessage, SendMessageInput},
@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},

@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     ConversationConnection, ConversationEdge,
@@ -8,7 +8,7 @@ use super::{
 };
 use crate::{
     auth::actor::{actor, require_actor},
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         connection::PageInfo,
@@ -30,9 +30,8 @@ pub async fn prime(
     if rows.is_empty() {
         return Ok(());
     }
-    let db_error = |e: std::sync::Arc<sea_orm::DbErr>| {
-        async_graphql::ErrorExtensions::extend(&AppError::from(e))
-    };
+    let db_error =
+        |e: std::sync::Arc<sea_orm::DbErr>| crate::error::GraphqlError::extend(&AppError::from(e));
     let participants = loader::<ParticipantsLoader>(ctx)?.load_many(rows.iter().map(|r| r.id));
     let last =
         loader::<MessageLoader>(ctx)?.load_many(rows.iter().filter_map(|r| r.last_message_id));

@@ -2,7 +2,7 @@
 //! operation's loaders, so a page of conversations costs a fixed number of
 //! statements.
 
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use super::{
@@ -15,14 +15,14 @@ use super::{
 };
 use crate::{
     auth::actor::actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{connection::PageInfo, scalars::DateTime},
     properties::{Property, queries::visible_property, resolvers::loader},
     users::{User, UserLoader, loader::load_user},
 };
 
 fn db_error(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    async_graphql::ErrorExtensions::extend(&AppError::from(e))
+    crate::error::GraphqlError::extend(&AppError::from(e))
 }
 
 /// The participants of a conversation, from the operation's loader.

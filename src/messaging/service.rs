@@ -20,13 +20,13 @@ use super::inputs::{
 };
 use crate::{
     auth::actor::Actor,
-    db::begin_write,
     error::{AppError, AppResult},
-    events::{Event, EventBus, MessageSent},
     jobs::Jobs,
     notifications::{self, Kind, NewNotification, record},
     properties::PropertyService,
 };
+use domain::infra::db::begin_write;
+use domain::infra::events::{Event, EventBus, MessageSent};
 use entity::{
     conversation::{self, Column as C, Entity as Conversations},
     conversation_participant::{self, Column as P, Entity as Participants},

@@ -1,19 +1,19 @@
 //! `messageReceived`.
 
-use async_graphql::{Context, ID, ResultExt, Subscription};
+use async_graphql::{Context, ID, Subscription};
 use futures_util::{Stream, StreamExt, future};
 
 use super::types::Message;
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
-    events::Event,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},
     },
     realtime::{self, Topic},
 };
+use domain::infra::events::Event;
 
 #[derive(Default)]
 pub struct MessagingSubscription;

@@ -1,7 +1,7 @@
 //! `notifications` and `markNotificationsRead`: the viewer's own, nobody
 //! else's.
 
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     inbox::{MAX_MARKED, Marked},
@@ -9,7 +9,7 @@ use super::{
 };
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         connection::PageInfo,

@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use crate::{
     error::AppResult,
-    events::{Event, EventBus, NotificationCreated},
     jobs::{Job, Jobs},
 };
+
+use domain::infra::events::{Event, EventBus, NotificationCreated};
 
 /// What a notification is about; stored by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use futures_util::{Stream, StreamExt, future};
 use super::types::Notification;
 use crate::{
     auth::actor::require_actor,
-    events::Event,
     realtime::{self, Topic},
 };
+use domain::infra::events::Event;
 
 #[derive(Default)]
 pub struct NotificationSubscription;

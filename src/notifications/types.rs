@@ -1,11 +1,11 @@
 //! Notifications as clients see them.
 
-use async_graphql::{Context, Enum, ErrorExtensions, ID, Object};
+use async_graphql::{Context, Enum, ID, Object};
 
 use super::service::Kind;
 use crate::{
     bookings::{Booking, loaders::BookingLoader},
-    error::AppError,
+    error::{AppError, GraphqlError as _},
     graphql::{
         connection::PageInfo,
         ids::{self, NodeType},

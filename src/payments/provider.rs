@@ -9,7 +9,7 @@
 use uuid::Uuid;
 
 use super::{simulated::Simulated, stripe::Stripe};
-use crate::money::Amount;
+use domain::kernel::money::Amount;
 
 /// Authorize (hold) an amount on a payment method.
 #[derive(Debug, Clone, PartialEq, Eq)]

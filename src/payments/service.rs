@@ -20,12 +20,12 @@ use super::provider::{Authorization, AuthorizeRequest, Provider, ProviderError};
 use crate::{
     auth::actor::Actor,
     bookings::{BookingService, refunds::refund_minor, service::Change},
-    db::begin_write,
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
-    money::{Amount, Currency},
     notifications::{self, Kind, NewNotification, record},
 };
+use domain::infra::db::begin_write;
+use domain::kernel::money::{Amount, Currency};
 use entity::{
     booking::BookingStatus as B,
     payment::{ActiveModel, Column as P, Entity as Payments, Model, PaymentStatus as S},
@@ -401,7 +401,7 @@ impl PaymentService {
             Ok(Some(booking)) => {
                 self.bookings
                     .bus
-                    .publish(crate::events::Event::BookingChanged(Box::new(
+                    .publish(domain::infra::events::Event::BookingChanged(Box::new(
                         crate::bookings::service::payment_event(&booking),
                     )))
                     .await;

@@ -6,7 +6,7 @@
 //! request, so a retried job always gets the answer the first attempt got.
 
 use super::provider::{Authorization, AuthorizeRequest, ProviderError};
-use crate::money::Amount;
+use domain::kernel::money::Amount;
 
 /// Every reference this provider hands out starts with this, and it accepts
 /// no other: a reference from another provider is a bug, not a payment.
@@ -96,7 +96,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::money::Currency;
+    use domain::kernel::money::Currency;
 
     fn eur(minor: i64) -> Amount {
         Amount::from_minor(minor, Currency::parse("EUR").expect("EUR"))

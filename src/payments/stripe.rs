@@ -19,7 +19,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::provider::{Authorization, AuthorizeRequest, ProviderError};
-use crate::money::{Amount, Currency};
+use domain::kernel::money::{Amount, Currency};
 
 /// The API version the request and response shapes below were written for;
 /// pinned so that a change of the account's default version cannot change
@@ -87,7 +87,7 @@ impl Stripe {
             !secret_key.expose_secret().trim().is_empty(),
             "the Stripe secret key is empty"
         );
-        crate::tls::install_crypto_provider();
+        domain::infra::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(request_timeout)

@@ -18,7 +18,9 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde::{Deserialize, Deserializer, de::Error as _};
 
 use super::{PaymentService, stripe::from_stripe_amount};
-use crate::{db::begin_write, jobs::Job, money::Currency};
+use crate::jobs::Job;
+use domain::infra::db::begin_write;
+use domain::kernel::money::Currency;
 use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
 
 /// A Stripe event, as much of it as Roost reads.

@@ -19,14 +19,14 @@ use super::{
 };
 use crate::{
     auth::actor::Actor,
-    db::begin_write,
     error::{AppError, AppResult},
     graphql::{
         ids::{NodeType, decode_as},
         scalars::Date,
     },
-    money::Currency,
 };
+use domain::infra::db::begin_write;
+use domain::kernel::money::Currency;
 
 /// Longest range a calendar read or write may cover.
 pub const MAX_RANGE_DAYS: i64 = 366;

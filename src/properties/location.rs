@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::search::KM_PER_DEGREE;
-use crate::db::Placeholders;
+use domain::infra::db::Placeholders;
 use entity::property::{Column as P, Entity as Properties};
 
 /// How far the public point is from the real one before rounding, in

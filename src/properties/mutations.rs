@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, Object, ResultExt, Upload};
+use async_graphql::{Context, ID, Object, Upload};
 use tokio::io::AsyncReadExt;
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::{
 };
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},

@@ -9,11 +9,11 @@
 use async_graphql::SimpleObject;
 use rust_decimal::Decimal;
 
-use crate::{
-    config::Fees,
-    graphql::{money::Money, scalars::Date},
-    money::{Amount, Currency, percent_of},
-};
+use crate::graphql::{money::Money, scalars::Date};
+
+use domain::config::Fees;
+
+use domain::kernel::money::{Amount, Currency, percent_of};
 
 pub const WEEKLY_FROM: usize = 7;
 pub const MONTHLY_FROM: usize = 28;

@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use async_graphql::{Context, ErrorExtensions, InputType, Lookahead, SelectionField};
+use async_graphql::{Context, InputType, Lookahead, SelectionField};
 use chrono::NaiveDate;
 use uuid::Uuid;
 
@@ -20,7 +20,7 @@ use super::{
 use crate::{
     auth::actor::Actor,
     bookings::{lists::ListingPageKey, loaders::ListingBookingsLoader, types::BookingStatus},
-    error::AppError,
+    error::{AppError, GraphqlError as _},
     graphql::scalars::Date,
     reviews::{
         ReviewOrder,

@@ -2,7 +2,7 @@
 //! through the batched loaders and the service.
 
 use async_graphql::{
-    Context, ID, Object, ResultExt,
+    Context, ID, Object,
     dataloader::{DataLoader, HashMapCache},
 };
 
@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     auth::viewer::ViewerExt,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{self, NodeType},

@@ -28,11 +28,11 @@ use super::{
     validation::{MAX_PRICE, search_key},
 };
 use crate::{
-    db::custom_sql,
     error::{AppError, AppResult},
     graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
-    money::{Currency, MAX_EXPONENT},
 };
+use domain::infra::db::custom_sql;
+use domain::kernel::money::{Currency, MAX_EXPONENT};
 
 use entity::{
     position::{ByPosition, Columns},

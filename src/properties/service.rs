@@ -16,11 +16,11 @@ use super::{
 };
 use crate::{
     auth::actor::Actor,
-    config::Fees,
-    db::begin_write,
     error::{AppError, AppResult},
-    money::Currency,
 };
+use domain::config::Fees;
+use domain::infra::db::begin_write;
+use domain::kernel::money::Currency;
 
 pub const NOT_FOUND: &str = "Property not found";
 const LISTED: entity::property::ListingStatus = entity::property::ListingStatus::Listed;

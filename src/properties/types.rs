@@ -4,13 +4,12 @@ use async_graphql::{ComplexObject, Enum, ID, SimpleObject};
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{
-    graphql::{
-        ids::{self, NodeType},
-        money::Money,
-    },
-    money::Currency,
+use crate::graphql::{
+    ids::{self, NodeType},
+    money::Money,
 };
+
+use domain::kernel::money::Currency;
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 pub enum PropertyType {

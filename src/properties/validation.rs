@@ -9,10 +9,8 @@ use super::{
     inputs::{CreatePropertyInput, UpdatePropertyInput},
     types::{CancellationPolicy, ListingStatus, PropertyType},
 };
-use crate::{
-    error::{AppError, AppResult},
-    money::Currency,
-};
+use crate::error::{AppError, AppResult};
+use domain::kernel::money::Currency;
 
 pub const MAX_PRICE: i64 = 100_000;
 

@@ -89,7 +89,7 @@ impl PropertyService {
         let visible = if actor.is_admin() {
             Condition::all().add(Expr::cust("properties.deleted_at IS NULL"))
         } else {
-            Condition::all().add(crate::db::custom_sql(
+            Condition::all().add(domain::infra::db::custom_sql(
                 self.db.get_database_backend(),
                 "properties.deleted_at IS NULL AND (properties.status = 'LISTED' OR properties.host_id = ?)",
                 [actor.user_id],

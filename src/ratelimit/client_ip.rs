@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use axum::http::HeaderMap;
 
-use crate::config::TrustedProxies;
+use domain::config::TrustedProxies;
 
 /// The client's address as computed once per request by the HTTP layer
 /// (`http::rate_limit`), kept in the request's extensions.

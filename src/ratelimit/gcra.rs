@@ -9,7 +9,7 @@ use std::{
 use redis::Script;
 
 use super::Kind;
-use crate::redis::Redis;
+use domain::infra::redis::Redis;
 
 /// `count` requests per `period`, with bursts of `burst`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

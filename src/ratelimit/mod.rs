@@ -29,7 +29,9 @@ pub use client_ip::{ClientIp, client_ip};
 pub use gcra::{Decision, Limiter, Quota};
 pub use per_operation::{IpBudget, PerOperation, rate_limited};
 
-use crate::{config::RateLimitConfig, redis::Redis};
+use domain::config::RateLimitConfig;
+
+use domain::infra::redis::Redis;
 
 /// Which limit refused a request; the `limit` label of
 /// `roost_rate_limited_total`.

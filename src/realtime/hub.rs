@@ -21,7 +21,7 @@ use tokio::sync::{broadcast::error::RecvError, mpsc};
 use uuid::Uuid;
 
 use super::control::Connection;
-use crate::events::{Event, EventBus};
+use domain::infra::events::{Event, EventBus};
 
 /// What a subscription listens to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -232,7 +232,7 @@ impl Stream for Feed {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::NotificationCreated;
+    use domain::infra::events::NotificationCreated;
     use futures_util::StreamExt;
 
     fn notification(user_id: Uuid) -> Event {

@@ -12,14 +12,16 @@ pub mod sockets;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ErrorExtensions};
+use async_graphql::Context;
 use futures_util::{Stream, StreamExt};
 
 pub use control::Connection;
 pub use hub::{Feed, Hub, Topic};
 pub use sockets::{Holder, Slot, Sockets};
 
-use crate::{error::AppError, events::Event};
+use crate::error::{AppError, GraphqlError as _};
+
+use domain::infra::events::Event;
 
 /// The events of `topic` for a subscription resolver, counted in the
 /// socket's limit and in the delivery metrics as `name`.

@@ -10,10 +10,10 @@ use uuid::Uuid;
 
 use super::types::ReviewOrder;
 use crate::{
-    db::Placeholders,
     error::AppResult,
     graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
+use domain::infra::db::Placeholders;
 use entity::review::Model;
 
 /// An author's reviews show where their listing is public (a listing's own

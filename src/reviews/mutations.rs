@@ -1,4 +1,4 @@
-use async_graphql::{Context, ID, InputObject, Object, ResultExt};
+use async_graphql::{Context, ID, InputObject, Object};
 
 use super::{
     inputs::{Categories, RawReview},
@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     auth::actor::require_actor,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         ids::{NodeType, decode_as},

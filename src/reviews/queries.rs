@@ -2,7 +2,7 @@
 //! `User.reviewsWritten`), each through the operation's loaders, so that a
 //! list of parents costs as many statements as one.
 
-use async_graphql::{Context, ResultExt};
+use async_graphql::Context;
 use uuid::Uuid;
 
 use super::{
@@ -12,7 +12,7 @@ use super::{
     types::{Review, ReviewOrder},
 };
 use crate::{
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::connection::PageInfo,
     properties::{
         queries::{feed_users, wants_total},

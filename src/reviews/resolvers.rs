@@ -1,11 +1,11 @@
 //! How a `Review` resolves its fields.
 
-use async_graphql::{Context, ID, Object, ResultExt};
+use async_graphql::{Context, ID, Object};
 
 use super::types::Review;
 use crate::{
     bookings::loaders::ListingOfBookingLoader,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::scalars::DateTime,
     properties::{Property, resolvers::loader},
     users::{User, loader::load_user},

@@ -21,13 +21,13 @@ use super::{
 use crate::{
     auth::actor::Actor,
     bookings::{self, messages::Text},
-    db::begin_write,
     error::{AppError, AppResult},
-    events::EventBus,
     jobs::Jobs,
     notifications::{self, NewNotification, Recorded, record},
     properties::calendar::today,
 };
+use domain::infra::db::begin_write;
+use domain::infra::events::EventBus;
 use entity::booking::BookingStatus;
 use entity::property::{Column as P, Entity as Properties};
 use entity::review::{ActiveModel, Column as R, Entity as Reviews, Model};

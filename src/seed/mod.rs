@@ -50,7 +50,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::{auth::passwords::Passwords, db::begin_write, properties::location::PublicPoints};
+use crate::{auth::passwords::Passwords, properties::location::PublicPoints};
+
+use domain::infra::db::begin_write;
 
 /// The password of every seeded account.
 pub const PASSWORD: &str = "password123!";

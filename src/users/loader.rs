@@ -3,12 +3,12 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{Context, ErrorExtensions, dataloader::Loader};
+use async_graphql::{Context, dataloader::Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::types::User;
-use crate::error::AppError;
+use crate::error::{AppError, GraphqlError as _};
 
 pub struct UserLoader {
     db: DatabaseConnection,

@@ -1,7 +1,7 @@
-use async_graphql::{Context, InputObject, MaybeUndefined, Object, ResultExt};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object};
 
 use super::{service::ProfilePatch, types::User};
-use crate::{auth::viewer::ViewerExt, graphql::ServicesExt};
+use crate::{auth::viewer::ViewerExt, error::GraphqlResult as _, graphql::ServicesExt};
 
 #[derive(InputObject)]
 pub struct UpdateProfileInput {

@@ -1,13 +1,13 @@
 //! The `User` type as clients see it.
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt};
+use async_graphql::{Context, Enum, ID, Object};
 use chrono::Utc;
 use uuid::Uuid;
 
 use super::loader::viewer_is_admin;
 use crate::{
     auth::viewer::ViewerExt,
-    error::AppError,
+    error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
         connection::page_size,

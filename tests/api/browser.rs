@@ -123,7 +123,7 @@ async fn the_allowed_headers_are_configurable() {
 #[tokio::test]
 async fn a_header_name_that_is_not_one_stops_the_start() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = roost::config::Config::from_figment(
+    let err = domain::config::Config::from_figment(
         crate::helpers::base_figment(dir.path(), "sqlite::memory:")
             .merge(("cors_headers", "content-type,bad header")),
     )
@@ -184,7 +184,7 @@ async fn an_assets_folder_without_the_files_stops_the_start() {
         crate::helpers::base_figment(dir.path(), "sqlite::memory:")
             .merge(("playground_assets_dir", path.clone()))
     };
-    let err = roost::config::Config::from_figment(figment()).expect_err("refused");
+    let err = domain::config::Config::from_figment(figment()).expect_err("refused");
     assert_eq!(
         err.to_string(),
         format!(
@@ -194,7 +194,7 @@ async fn an_assets_folder_without_the_files_stops_the_start() {
         )
     );
     // Without the playground the folder is not used, and not checked.
-    roost::config::Config::from_figment(figment().merge(("playground", false)))
+    domain::config::Config::from_figment(figment().merge(("playground", false)))
         .expect("no playground, no check");
 }
 
@@ -308,7 +308,7 @@ async fn a_browser_without_the_cdn_is_told_how_to_serve_the_files_locally() {
 #[tokio::test]
 async fn a_browser_given_broken_local_files_is_told_to_fetch_them_again() {
     let assets = tempfile::tempdir().expect("tempdir");
-    for file in roost::config::PLAYGROUND_FILES {
+    for file in domain::config::PLAYGROUND_FILES {
         std::fs::write(assets.path().join(file), "/* not the real file */").expect("write");
     }
     let path = assets.path().to_string_lossy().to_string();

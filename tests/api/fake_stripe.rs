@@ -490,7 +490,7 @@ mod self_test {
 
     impl Client {
         fn new(fake: &FakeStripe) -> Self {
-            roost::tls::install_crypto_provider();
+            domain::infra::tls::install_crypto_provider();
             Self {
                 http: reqwest::Client::new(),
                 base: fake.url.clone(),
@@ -668,7 +668,7 @@ mod self_test {
     #[tokio::test]
     async fn requests_without_a_key_or_form_encoding_are_refused() {
         let fake = start().await;
-        roost::tls::install_crypto_provider();
+        domain::infra::tls::install_crypto_provider();
         let http = reqwest::Client::new();
         let url = format!("{}/v1/payment_intents", fake.url);
         let response = http.post(&url).body("amount=1").send().await.unwrap();

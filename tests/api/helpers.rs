@@ -1,10 +1,8 @@
 use std::{net::SocketAddr, time::Duration};
 
+use domain::config::{Config, RawConfig};
 use figment::{Figment, providers::Serialized};
-use roost::{
-    config::{Config, RawConfig},
-    startup::Application,
-};
+use roost::startup::Application;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -17,12 +15,12 @@ pub struct TestApp {
     /// The server's own pool, for assertions on what was written.
     pub db: sea_orm::DatabaseConnection,
     /// How many statements the server has sent to its database.
-    pub statements: roost::db::StatementCounter,
+    pub statements: domain::infra::db::StatementCounter,
     /// The server's read replica pool, when it was given one
     /// ([`spawn_with_replica`]).
-    pub replica: Option<roost::db::ReplicaPool>,
+    pub replica: Option<domain::infra::db::ReplicaPool>,
     /// The server's event bus, to watch what it publishes.
-    pub bus: roost::events::EventBus,
+    pub bus: domain::infra::events::EventBus,
     /// Its subscription router, to see subscriptions registered.
     pub hub: roost::realtime::Hub,
     shutdown: Option<oneshot::Sender<()>>,
@@ -158,14 +156,14 @@ pub async fn spawn_with_replica(tune: impl FnOnce(Figment) -> Figment) -> TestAp
     let dir = tempfile::tempdir().expect("tempdir");
     let database = TestDatabase::fresh(dir.path()).await;
     let replica = TestDatabase::fresh_named(dir.path(), "replica.db").await;
-    roost::db::migrate(
-        &roost::config::DatabaseConfig {
+    domain::infra::db::migrate(
+        &domain::config::DatabaseConfig {
             url: replica.url.clone().into(),
             max_connections: 1,
             auto_migrate: true,
             read: None,
         },
-        roost::db::MigrationStep::Up,
+        domain::infra::db::MigrationStep::Up,
     )
     .await
     .expect("migrate the replica");
@@ -227,7 +225,7 @@ impl Drop for TestApp {
 
 /// An HTTP client (installs the TLS provider reqwest is built to expect).
 pub fn client() -> reqwest::Client {
-    roost::tls::install_crypto_provider();
+    domain::infra::tls::install_crypto_provider();
     reqwest::Client::new()
 }
 
@@ -360,7 +358,7 @@ impl TestApp {
 
     /// Makes a user an admin the way an operator would.
     pub async fn make_admin(&self, email: &str) {
-        let db = roost::db::connect(&self.config.database)
+        let db = domain::infra::db::connect(&self.config.database)
             .await
             .expect("connect");
         roost::users::UserService::new(db)

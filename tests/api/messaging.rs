@@ -707,7 +707,7 @@ async fn a_message_publishes_its_event_and_notifies_the_recipient() {
     let event = tokio::time::timeout(crate::helpers::SOON, async {
         loop {
             match events.recv().await {
-                Ok(roost::events::Event::MessageSent(e)) => break e,
+                Ok(domain::infra::events::Event::MessageSent(e)) => break e,
                 Ok(_) => continue,
                 Err(e) => panic!("event bus: {e}"),
             }

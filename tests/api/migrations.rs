@@ -60,7 +60,7 @@ async fn migrations_go_down_and_up_again() {
     assert_eq!(again, up);
 
     // The schema that came back works: a server on it registers a user.
-    let config = roost::config::Config::from_figment(
+    let config = domain::config::Config::from_figment(
         base_figment(dir.path(), &db.url).merge(("auto_migrate", false)),
     )
     .expect("config");
@@ -79,13 +79,19 @@ async fn simultaneous_starts_do_not_race_on_migrations() {
         return;
     }
     let config =
-        roost::config::Config::from_figment(base_figment(dir.path(), &db.url)).expect("config");
-    let runs = (0..4).map(|_| roost::db::migrate(&config.database, roost::db::MigrationStep::Up));
+        domain::config::Config::from_figment(base_figment(dir.path(), &db.url)).expect("config");
+    let runs = (0..4).map(|_| {
+        domain::infra::db::migrate(&config.database, domain::infra::db::MigrationStep::Up)
+    });
     for result in futures_util::future::join_all(runs).await {
         result.expect("every instance migrates without error");
     }
-    let conn = roost::db::connect(&config.database).await.expect("connect");
-    let status = roost::db::migration_status(&conn).await.expect("status");
+    let conn = domain::infra::db::connect(&config.database)
+        .await
+        .expect("connect");
+    let status = domain::infra::db::migration_status(&conn)
+        .await
+        .expect("status");
     assert!(status.iter().all(|(_, applied)| *applied), "{status:?}");
     assert_eq!(
         crate::helpers::count_rows(&conn, "seaql_migrations").await,

@@ -337,7 +337,7 @@ fn production_refuses_seed_and_demo() {
 async fn metrics_can_be_served_on_an_address_of_their_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::fresh(dir.path()).await;
-    let config = roost::config::Config::from_figment(
+    let config = domain::config::Config::from_figment(
         base_figment(dir.path(), &db.url).merge(("metrics_bind", "127.0.0.1:0")),
     )
     .expect("config");
@@ -555,7 +555,7 @@ async fn demo_on_a_database_with_users_says_how_to_start_fresh() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDatabase::fresh(dir.path()).await;
     let mut first = start(
-        roost::config::Config::from_figment(base_figment(dir.path(), &db.url)).expect("config"),
+        domain::config::Config::from_figment(base_figment(dir.path(), &db.url)).expect("config"),
     )
     .await;
     first.register("ann@example.com").await;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use roost::events::Event;
+use domain::infra::events::Event;
 use serde_json::{Value, json};
 
 use crate::{

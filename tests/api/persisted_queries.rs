@@ -472,7 +472,7 @@ async fn only_mode_applies_to_websocket_operations() {
 async fn only_mode_needs_a_valid_manifest() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let err = roost::config::Config::from_figment(
+    let err = domain::config::Config::from_figment(
         base_figment(dir.path(), &db_url).merge(("persisted_queries", "only")),
     )
     .expect_err("must refuse");
@@ -480,7 +480,7 @@ async fn only_mode_needs_a_valid_manifest() {
         err.to_string().contains("ROOST_PERSISTED_QUERIES_FILE"),
         "{err}"
     );
-    let err = roost::config::Config::from_figment(
+    let err = domain::config::Config::from_figment(
         base_figment(dir.path(), &db_url).merge(("persisted_queries", "sometimes")),
     )
     .expect_err("must refuse");
@@ -498,7 +498,7 @@ async fn only_mode_needs_a_valid_manifest() {
         ),
     ] {
         std::fs::write(&bad, text).expect("write");
-        let config = roost::config::Config::from_figment(
+        let config = domain::config::Config::from_figment(
             base_figment(dir.path(), &db_url)
                 .merge(("persisted_queries", "only"))
                 .merge(("persisted_queries_file", bad.to_string_lossy().to_string())),
@@ -514,7 +514,7 @@ async fn only_mode_needs_a_valid_manifest() {
         }
     }
     let missing = dir.path().join("missing.json");
-    let config = roost::config::Config::from_figment(
+    let config = domain::config::Config::from_figment(
         base_figment(dir.path(), &db_url)
             .merge(("persisted_queries", "only"))
             .merge((

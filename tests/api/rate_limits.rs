@@ -371,7 +371,7 @@ async fn session_ip(app: &TestApp, user_id: &str) -> String {
 
 #[tokio::test]
 async fn each_limit_can_be_turned_off() {
-    let defaults = roost::config::RateLimitConfig::default();
+    let defaults = domain::config::RateLimitConfig::default();
     assert_eq!(
         (
             defaults.ip_per_second,
@@ -441,7 +441,9 @@ async fn instances_share_one_budget() {
     json_ok(post(&a, Some(&ann.access_token), None, me.clone()).await).await;
     json_ok(post(&b, Some(&ann.access_token), None, me.clone()).await).await;
     assert_limited(post(&a, Some(&ann.access_token), None, me).await).await;
-    let redis_keys = roost::redis::Redis::connect(redis).await.expect("redis");
+    let redis_keys = domain::infra::redis::Redis::connect(redis)
+        .await
+        .expect("redis");
     let mut conn = redis_keys.conn();
     let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}ratelimit:*", redis.prefix))

@@ -193,7 +193,7 @@ async fn a_guest_reviews_a_completed_stay_once_and_the_host_is_told() {
     let announced = tokio::time::timeout(crate::helpers::SOON, async {
         loop {
             match events.recv().await {
-                Ok(roost::events::Event::NotificationCreated(n))
+                Ok(domain::infra::events::Event::NotificationCreated(n))
                     if n.notification.kind == "REVIEW_RECEIVED" =>
                 {
                     break n.notification;

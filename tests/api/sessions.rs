@@ -264,8 +264,11 @@ async fn a_generated_development_secret_keeps_tokens_valid_across_restarts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let database = crate::helpers::TestDatabase::fresh(dir.path()).await;
     let config = || {
-        roost::config::Config::from_figment(crate::helpers::base_figment(dir.path(), &database.url))
-            .expect("config")
+        domain::config::Config::from_figment(crate::helpers::base_figment(
+            dir.path(),
+            &database.url,
+        ))
+        .expect("config")
     };
     let mut first = start(config()).await;
     let ann = first.register("ann@example.com").await;

@@ -589,8 +589,8 @@ async fn a_client_that_falls_behind_is_told_and_dropped() {
     const BURST: usize = 2000;
     for _ in 0..BURST {
         app.bus
-            .publish(roost::events::Event::NotificationCreated(
-                roost::events::NotificationCreated {
+            .publish(domain::infra::events::Event::NotificationCreated(
+                domain::infra::events::NotificationCreated {
                     notification: entity::notification::Model {
                         id: uuid::Uuid::now_v7(),
                         user_id,

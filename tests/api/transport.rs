@@ -359,7 +359,7 @@ async fn browsers_get_the_playground_wired_for_subscriptions() {
 #[tokio::test]
 async fn the_playground_can_load_its_assets_from_a_local_folder() {
     let assets = tempfile::tempdir().expect("tempdir");
-    for file in roost::config::PLAYGROUND_FILES {
+    for file in domain::config::PLAYGROUND_FILES {
         std::fs::write(assets.path().join(file), format!("/* {file} */")).expect("write");
     }
     let dir = assets.path().to_string_lossy().to_string();

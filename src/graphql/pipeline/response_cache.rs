@@ -1,5 +1,5 @@
 //! Serves anonymous query operations from the response cache
-//! (`crate::cache`), and moves the cache's versions on after mutations that
+//! (`domain::infra::cache`), and moves the cache's versions on after mutations that
 //! change public data.
 //!
 //! Only an anonymous viewer's query is cached: what it can see is what
@@ -19,10 +19,8 @@ use axum::http::HeaderValue;
 use bytes::Bytes;
 
 use super::OperationData;
-use crate::{
-    auth::Credentials,
-    cache::{ResponseCache as Store, Scope, Versions},
-};
+use crate::auth::Credentials;
+use domain::infra::cache::{ResponseCache as Store, Scope, Versions};
 
 /// Mutations that change nothing the cache holds: sessions, private lists,
 /// bookings (their events move the `bookings` version where they are

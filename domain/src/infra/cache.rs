@@ -26,7 +26,7 @@ use std::{
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
-use crate::redis::Redis;
+use crate::infra::redis::Redis;
 
 /// What public data a cached answer may depend on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

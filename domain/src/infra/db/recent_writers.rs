@@ -15,7 +15,7 @@ use std::{
 
 use uuid::Uuid;
 
-use crate::redis::Redis;
+use crate::infra::redis::Redis;
 
 /// How long a Redis check may take before the answer is "read from the
 /// primary", which is always correct, only slower.

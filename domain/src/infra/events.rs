@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::{config::RedisConfig, redis::Redis};
+use crate::config::RedisConfig;
+
+use crate::infra::redis::Redis;
 
 /// A booking changed status (created included: `previous_status` none), or
 /// its payment did (`payment_changed`; the status is then the same as
@@ -105,7 +107,7 @@ pub struct EventBus {
     local: broadcast::Sender<Event>,
     redis: Option<(Redis, String)>,
     /// Moved on by every booking event, for the response cache.
-    versions: crate::cache::Versions,
+    versions: crate::infra::cache::Versions,
 }
 
 impl EventBus {
@@ -113,7 +115,7 @@ impl EventBus {
         Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             redis: None,
-            versions: crate::cache::Versions::in_process(),
+            versions: crate::infra::cache::Versions::in_process(),
         }
     }
 
@@ -123,7 +125,7 @@ impl EventBus {
         let bus = Self {
             local: broadcast::channel(LOCAL_CAPACITY).0,
             redis: Some((redis.clone(), channel.clone())),
-            versions: crate::cache::Versions::over_redis(redis),
+            versions: crate::infra::cache::Versions::over_redis(redis),
         };
         let client = redis::Client::open(config.url.expose_secret())?;
         let local = bus.local.clone();
@@ -157,7 +159,9 @@ impl EventBus {
                     }
                 };
                 if let Event::BookingChanged(_) = &event {
-                    self.versions.bump(crate::cache::Scope::Bookings).await;
+                    self.versions
+                        .bump(crate::infra::cache::Scope::Bookings)
+                        .await;
                 }
                 let published: Result<i64, _> = redis::cmd("PUBLISH")
                     .arg(channel)
@@ -176,7 +180,8 @@ impl EventBus {
             }
             None => {
                 if let Event::BookingChanged(_) = &event {
-                    self.versions.bump_locally(crate::cache::Scope::Bookings);
+                    self.versions
+                        .bump_locally(crate::infra::cache::Scope::Bookings);
                 }
                 let _ = self.local.send(event);
             }
@@ -191,8 +196,8 @@ impl EventBus {
         self
     }
 
-    /// The public data's version counters (see `crate::cache`).
-    pub fn versions(&self) -> &crate::cache::Versions {
+    /// The public data's version counters (see `crate::infra::cache`).
+    pub fn versions(&self) -> &crate::infra::cache::Versions {
         &self.versions
     }
 

@@ -106,7 +106,7 @@ fn counted(
     (db, counter)
 }
 
-pub(crate) async fn connect_with(
+pub async fn connect_with(
     config: &DatabaseConfig,
     max_connections: u32,
 ) -> anyhow::Result<DatabaseConnection> {

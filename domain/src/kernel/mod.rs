@@ -1,0 +1,4 @@
+//! The types every domain speaks: errors and money.
+
+pub mod error;
+pub mod money;
