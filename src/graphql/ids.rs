@@ -37,21 +37,22 @@ impl NodeType {
         }
     }
 
+    /// Every type with global ids.
+    const ALL: [Self; 10] = [
+        Self::User,
+        Self::Property,
+        Self::Amenity,
+        Self::Photo,
+        Self::Booking,
+        Self::Payment,
+        Self::Notification,
+        Self::Conversation,
+        Self::Message,
+        Self::Review,
+    ];
+
     fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::User,
-            Self::Property,
-            Self::Amenity,
-            Self::Photo,
-            Self::Booking,
-            Self::Payment,
-            Self::Notification,
-            Self::Conversation,
-            Self::Message,
-            Self::Review,
-        ]
-        .into_iter()
-        .find(|t| t.name() == name)
+        Self::ALL.into_iter().find(|t| t.name() == name)
     }
 }
 
@@ -107,5 +108,32 @@ mod tests {
         ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
+    }
+
+    /// Each type with global ids is named as the schema names it, and every
+    /// type implementing `Node` has global ids.
+    #[test]
+    fn node_types_are_the_schema_types_implementing_node() {
+        let names = crate::graphql::schema_names::SchemaNames::served();
+        let implementors = &names.implementors["Node"];
+        let mut problems = Vec::new();
+        for kind in NodeType::ALL {
+            if !implementors.contains(kind.name()) {
+                problems.push(format!(
+                    "NodeType::{kind:?} (src/graphql/ids.rs) is named \"{}\", which is no \
+                     type implementing Node: correct its name",
+                    kind.name()
+                ));
+            }
+        }
+        for ty in implementors {
+            if NodeType::from_name(ty).is_none() {
+                problems.push(format!(
+                    "{ty} implements Node and is new: add it to NodeType (src/graphql/ids.rs), \
+                     to NodeType::ALL and to `node(id)` (src/graphql/node.rs)"
+                ));
+            }
+        }
+        crate::graphql::schema_names::assert_none(&problems);
     }
 }

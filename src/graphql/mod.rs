@@ -8,6 +8,8 @@ pub mod node;
 pub mod pipeline;
 pub mod replica;
 pub mod scalars;
+#[cfg(test)]
+pub(crate) mod schema_names;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;

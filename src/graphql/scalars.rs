@@ -108,4 +108,49 @@ mod tests {
         assert_eq!(fits("ID", &Value::Boolean(false)), Err(ID_FORMAT));
         assert_eq!(fits("String", &Value::Boolean(false)), Ok(()), "not ours");
     }
+
+    /// Scalars the schema declares whose values `fits` leaves alone, and
+    /// why.
+    const NOT_CHECKED: [(&str, &str); 1] = [(
+        "Upload",
+        "a multipart file: its variable is null in the operation, and the \
+         file is bounded where the request is read",
+    )];
+
+    /// Every scalar the schema declares is checked by `fits` before
+    /// anything runs, or said not to be.
+    #[test]
+    fn every_scalar_of_the_schema_is_checked_or_said_not_to_be() {
+        let names = crate::graphql::schema_names::SchemaNames::served();
+        let mut problems = Vec::new();
+        // No scalar takes an object (none here is a JSON scalar).
+        let nothing = Value::Object(Default::default());
+        for scalar in &names.scalars {
+            let checked = fits(scalar, &nothing).is_err();
+            let exempt = NOT_CHECKED.iter().any(|(n, _)| n == scalar);
+            if checked == exempt {
+                problems.push(if checked {
+                    format!(
+                        "{scalar} is checked by `fits` (src/graphql/scalars.rs): remove it \
+                         from NOT_CHECKED"
+                    )
+                } else {
+                    format!(
+                        "the scalar {scalar} is new: add it to `fits` (src/graphql/scalars.rs) \
+                         so that a malformed value is BAD_USER_INPUT before anything runs, or \
+                         to NOT_CHECKED in the same file's test, saying why"
+                    )
+                });
+            }
+        }
+        for (name, _) in NOT_CHECKED {
+            if !names.scalars.contains(name) {
+                problems.push(format!(
+                    "NOT_CHECKED (src/graphql/scalars.rs) names {name}, which is no scalar of \
+                     the schema: remove it"
+                ));
+            }
+        }
+        crate::graphql::schema_names::assert_none(&problems);
+    }
 }

@@ -29,6 +29,16 @@ use crate::{
     },
 };
 
+/// The fields of a listing that read which nights are held, with their
+/// arguments for the range's first day and its end: each is loaded here for
+/// the whole page. A test holds it to the schema: every field of `Property`
+/// that takes a date is here.
+const HELD_RANGES: [(&str, &str, &str); 3] = [
+    ("calendar", "from", "to"),
+    ("isAvailable", "checkIn", "checkOut"),
+    ("quote", "checkIn", "checkOut"),
+];
+
 /// Every occurrence of the field `name` (under any alias) in the page's
 /// listings, `nodes` and `edges { node }`.
 fn occurrences<'a>(nodes: &[Lookahead<'a>], name: &str) -> Vec<SelectionField<'a>> {
@@ -96,11 +106,7 @@ pub async fn per_listing(
 
     let held = async {
         let mut ranges: HashSet<(NaiveDate, NaiveDate)> = HashSet::new();
-        for (name, from, to) in [
-            ("calendar", "from", "to"),
-            ("isAvailable", "checkIn", "checkOut"),
-            ("quote", "checkIn", "checkOut"),
-        ] {
+        for (name, from, to) in HELD_RANGES {
             for field in occurrences(nodes, name) {
                 let (Some(a), Some(b)) =
                     (argument::<Date>(&field, from), argument::<Date>(&field, to))
@@ -197,4 +203,60 @@ pub async fn per_listing(
 
     futures_util::try_join!(location, held, reviews, bookings)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HELD_RANGES;
+    use crate::graphql::schema_names::{SchemaNames, assert_none};
+
+    /// Fields of `Property` that take a date but read no held nights, and
+    /// why.
+    const HOLD_NOTHING: &[(&str, &str)] = &[];
+
+    #[test]
+    fn every_field_of_a_listing_taking_dates_is_loaded_for_the_page() {
+        let names = SchemaNames::served();
+        let file = "src/properties/prime.rs";
+        let mut problems = Vec::new();
+        for (field, from, to) in HELD_RANGES {
+            for arg in [from, to] {
+                let ty = names.argument_type("Property", field, &[arg]);
+                if ty != Some("Date") {
+                    problems.push(format!(
+                        "HELD_RANGES ({file}) reads Property.{field}({arg}:), which is {}, \
+                         not a Date: correct it",
+                        ty.map_or("no argument".to_owned(), |t| format!("a {t}"))
+                    ));
+                }
+            }
+        }
+        for (field, _) in HOLD_NOTHING {
+            if names.field("Property", field).is_none() {
+                problems.push(format!(
+                    "HOLD_NOTHING ({file}) names Property.{field}, which is no field: remove it"
+                ));
+            }
+        }
+        for (field, def) in names.fields("Property") {
+            let dated = def.args.values().any(|t| names.holds(t, "Date"));
+            let held = HELD_RANGES.iter().any(|(f, ..)| *f == field);
+            let nothing = HOLD_NOTHING.iter().any(|(f, _)| *f == field);
+            if dated && !held && !nothing {
+                problems.push(format!(
+                    "Property.{field} takes a date and is new: if it reads which nights are \
+                     held, add it to HELD_RANGES ({file}) with its arguments for the first \
+                     day and the end, so that a page loads them at once; if not, add it to \
+                     HOLD_NOTHING in the same file's test, saying why"
+                ));
+            }
+            if nothing && (held || !dated) {
+                problems.push(format!(
+                    "HOLD_NOTHING ({file}) names Property.{field}, which is in HELD_RANGES \
+                     or takes no date: remove it"
+                ));
+            }
+        }
+        assert_none(&problems);
+    }
 }

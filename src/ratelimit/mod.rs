@@ -52,7 +52,9 @@ impl Kind {
     }
 }
 
-/// The mutations that share the sign-in budget.
+/// The mutations that share the sign-in budget. `MUTATIONS` in
+/// `graphql/pipeline/name_lists.rs` decides for every mutation of the
+/// schema, and its test holds this list to it.
 pub const AUTH_FIELDS: [&str; 3] = ["register", "login", "refreshSession"];
 
 /// The three limiters; a limit that is turned off is `None`.

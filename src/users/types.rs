@@ -51,6 +51,11 @@ impl From<Role> for entity::user::Role {
     }
 }
 
+/// The fields of a `PropertyConnection` that need the page's rows; a
+/// selection of none of them (only `totalCount`) reads none. A test holds
+/// it to the schema.
+const PAGE_FIELDS: [&str; 3] = ["edges", "nodes", "pageInfo"];
+
 /// A user as the API shows it; the password hash never leaves the database
 /// layer.
 #[derive(Debug, Clone)]
@@ -169,10 +174,7 @@ impl User {
         // A page asked only for its count (a host card's "12 listings")
         // needs no listing rows: the count is batched across hosts.
         let selection = ctx.look_ahead();
-        let page = if ["edges", "nodes", "pageInfo"]
-            .iter()
-            .any(|f| selection.field(f).exists())
-        {
+        let page = if PAGE_FIELDS.iter().any(|f| selection.field(f).exists()) {
             ctx.services()?
                 .properties
                 .listings(self.id, all_statuses, first, after)
@@ -216,5 +218,41 @@ impl User {
         after: Option<String>,
     ) -> async_graphql::Result<crate::reviews::ReviewConnection> {
         crate::reviews::queries::written_by(ctx, self.id, first, after).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGE_FIELDS;
+    use crate::graphql::schema_names::{SchemaNames, assert_none};
+
+    /// The fields of a `PropertyConnection` answered without the page's
+    /// rows.
+    const NO_ROWS: [&str; 1] = ["totalCount"];
+
+    #[test]
+    fn every_field_of_a_page_of_listings_says_whether_it_needs_the_rows() {
+        let names = SchemaNames::served();
+        let file = "src/users/types.rs";
+        let mut problems = Vec::new();
+        for name in PAGE_FIELDS.iter().chain(&NO_ROWS) {
+            if names.field("PropertyConnection", name).is_none() {
+                problems.push(format!(
+                    "{file} names PropertyConnection.{name}, which is no field: correct or \
+                     remove it"
+                ));
+            }
+        }
+        for (field, _) in names.fields("PropertyConnection") {
+            if !PAGE_FIELDS.contains(&field) && !NO_ROWS.contains(&field) {
+                problems.push(format!(
+                    "PropertyConnection.{field} is new: add it to PAGE_FIELDS ({file}) if it \
+                     is answered from the page's listings (else `User.listings` answers it \
+                     from an empty page when nothing else needs them), or to NO_ROWS in the \
+                     same file's test if not"
+                ));
+            }
+        }
+        assert_none(&problems);
     }
 }

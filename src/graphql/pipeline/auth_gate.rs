@@ -19,7 +19,9 @@ use crate::{
     error::{code, request_error},
 };
 
-const OWN_CREDENTIALS: [&str; 5] = [
+/// The fields of such an operation. `MUTATIONS` in `name_lists.rs` decides
+/// for every mutation of the schema, and its test holds this list to it.
+pub(super) const OWN_CREDENTIALS: [&str; 5] = [
     "register",
     "login",
     "refreshSession",

@@ -26,6 +26,8 @@ mod document_checks;
 mod documents;
 mod error_codes;
 mod metrics;
+#[cfg(test)]
+mod name_lists;
 mod nesting;
 mod no_introspection;
 mod nul_bytes;

@@ -43,8 +43,9 @@ use crate::{
 
 /// The fields that cost the days of a range: the type, the field, and the
 /// paths in its arguments to the range's first day and to its end
-/// (exclusive).
-const RANGES: [(&str, &str, &[&str], &[&str]); 4] = [
+/// (exclusive). A test (`name_lists.rs`) holds it to the schema: every field
+/// taking a date is here, or said to cost 1.
+pub(super) const RANGES: [(&str, &str, &[&str], &[&str]); 4] = [
     ("Property", "calendar", &["from"], &["to"]),
     ("Property", "isAvailable", &["checkIn"], &["checkOut"]),
     ("Property", "quote", &["checkIn"], &["checkOut"]),

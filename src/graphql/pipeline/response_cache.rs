@@ -25,8 +25,9 @@ use domain::infra::cache::{ResponseCache as Store, Scope, Versions};
 /// Mutations that change nothing the cache holds: sessions, private lists,
 /// bookings (their events move the `bookings` version where they are
 /// published), messages and notifications. Every other mutation moves the
-/// `catalog` version once it has run.
-const PRIVATE_MUTATIONS: [&str; 15] = [
+/// `catalog` version once it has run. `MUTATIONS` in `name_lists.rs` decides
+/// for every mutation of the schema, and its test holds this list to it.
+pub(super) const PRIVATE_MUTATIONS: [&str; 15] = [
     // A new account is nobody's listing or review yet.
     "register",
     "login",
@@ -45,8 +46,10 @@ const PRIVATE_MUTATIONS: [&str; 15] = [
     "markConversationRead",
 ];
 
-/// Words whose presence makes an operation depend on bookings.
-const BOOKING_WORDS: [&str; 6] = [
+/// Words whose presence makes an operation depend on bookings. A test
+/// (`name_lists.rs`) holds every name an anonymous query can reach to a
+/// decision: whatever reads bookings must hold one of these words.
+pub(super) const BOOKING_WORDS: [&str; 6] = [
     "calendar",
     "isavailable",
     "checkin",
