@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use uuid::Uuid;
 
 use super::{
-    machine::Event,
+    machine::{self, By, Event, Facts, Share, Who},
     refunds::{CancelledBy, refund_minor, refund_percent},
     service::{BookingService, holds_due, requests_due, stays_due},
     types::Booking,
@@ -13,8 +13,8 @@ use super::{
 use crate::{
     auth::actor::Actor,
     error::{AppError, AppResult},
+    properties::calendar::today,
 };
-use entity::booking::BookingStatus as S;
 
 const REASON_MAX: usize = 500;
 
@@ -36,38 +36,50 @@ fn reason(field: &str, reason: Option<String>) -> AppResult<Option<String>> {
 
 impl BookingService {
     pub async fn accept(&self, actor: Actor, id: Uuid) -> AppResult<Booking> {
-        self.act(actor, id, Event::Accept, |_, _| {}).await
+        self.act(actor, id, Event::Accept, |_| {}).await
     }
 
     pub async fn decline(&self, actor: Actor, id: Uuid, why: Option<String>) -> AppResult<Booking> {
         let why = reason("reason", why)?;
-        self.act(actor, id, Event::Decline, |_, m| {
+        self.act(actor, id, Event::Decline, |m| {
             m.cancellation_reason = Set(why);
         })
         .await
     }
 
-    /// Cancels; the refund follows the listing's policy when the guest
-    /// cancels, and is whole when the host or an admin does. What was only
-    /// authorized is released instead.
+    /// Cancels; the refund is the share the machine's row gives (by the
+    /// listing's policy when the guest cancels, whole when the host or an
+    /// admin does) of what was captured. What was only authorized is
+    /// released instead.
     pub async fn cancel(&self, actor: Actor, id: Uuid, why: Option<String>) -> AppResult<Booking> {
         let why = reason("input.reason", why)?;
         let booking = self.seen(actor, id).await?;
-        let by = if booking.guest_id == actor.user_id {
-            CancelledBy::Guest
-        } else if booking.host_id == actor.user_id {
-            CancelledBy::Host
-        } else {
-            CancelledBy::Admin
-        };
-        let policy = entity::property::Entity::find_by_id(booking.property_id)
-            .one(&self.db)
-            .await?
-            .map_or(entity::property::CancellationPolicy::Strict, |p| {
-                p.cancellation_policy
-            });
         let now = Utc::now();
-        let percent = refund_percent(policy, booking.check_in, now, by);
+        let step = machine::apply(
+            &Facts::from(&booking),
+            By::Person(actor),
+            Event::Cancel,
+            now,
+            today(),
+        )?;
+        let by = match step.who() {
+            Who::Guest => CancelledBy::Guest,
+            Who::Host => CancelledBy::Host,
+            Who::Admin | Who::Worker | Who::Provider => CancelledBy::Admin,
+        };
+        let percent = match step.refund() {
+            Some(Share::Whole) => Some(100),
+            Some(Share::Policy) => {
+                let policy = entity::property::Entity::find_by_id(booking.property_id)
+                    .one(&self.db)
+                    .await?
+                    .map_or(entity::property::CancellationPolicy::Strict, |p| {
+                        p.cancellation_policy
+                    });
+                Some(refund_percent(policy, booking.check_in, now, by))
+            }
+            None => None,
+        };
         let captured: i64 = entity::payment::Entity::find()
             .filter(entity::payment::Column::BookingId.eq(id))
             .filter(entity::payment::Column::Status.is_in([
@@ -79,28 +91,28 @@ impl BookingService {
             .iter()
             .map(|p| p.amount_minor)
             .sum();
-        self.act(actor, id, Event::Cancel, |_, m| {
+        self.carry_out(&booking, step, |m| {
             m.cancelled_at = Set(Some(now));
             m.cancelled_by = Set(Some(by.as_str().to_owned()));
             m.cancellation_reason = Set(why);
-            m.refund_percent = Set(Some(i32::try_from(percent).unwrap_or(0)));
-            m.refund_minor = Set(Some(refund_minor(captured, percent)));
+            m.refund_percent = Set(percent.map(|p| i32::try_from(p).unwrap_or(0)));
+            m.refund_minor = Set(percent.map(|p| refund_minor(captured, p)));
         })
         .await
     }
 
     /// Unpaid holds that ran out.
     pub async fn expire_holds(&self) -> AppResult<usize> {
-        self.sweep(holds_due(), S::Expired, |_| {}).await
+        self.sweep(holds_due(), Event::HoldRanOut).await
     }
 
     /// Requests the host did not answer in time.
     pub async fn expire_requests(&self) -> AppResult<usize> {
-        self.sweep(requests_due(), S::Expired, |_| {}).await
+        self.sweep(requests_due(), Event::AnswerWindowRanOut).await
     }
 
     /// Stays whose check-out date has passed.
     pub async fn complete_stays(&self) -> AppResult<usize> {
-        self.sweep(stays_due(), S::Completed, |_| {}).await
+        self.sweep(stays_due(), Event::CheckOutPassed).await
     }
 }

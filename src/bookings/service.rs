@@ -1,13 +1,15 @@
 //! The booking rules (RULES.md section 5): making a booking, and every
-//! change of its status, each in one transaction that also records the
-//! notifications it causes. Once a change has committed, its event is
-//! published and the work it leaves (emails, payment settlement) is queued.
+//! change of its status, each a row of `machine::TABLE` found by
+//! `machine::apply` and carried out here, in one transaction that also
+//! records the notifications it causes. Once a change has committed, its
+//! event is published and the work it leaves (emails, payment settlement)
+//! is queued.
 //!
 //! Changes are optimistic: a status moves only from the status (and
 //! version) it was read in, so two requests racing over one booking cannot
 //! both move it.
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QuerySelect, Set, sea_query::Expr,
@@ -15,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    machine::{self, Event},
+    machine::{self, By, Effect, Event, Facts, Step},
     types::Booking,
 };
 use crate::{
@@ -49,6 +51,8 @@ pub struct BookingService {
 #[derive(Debug, Clone)]
 pub struct Change {
     pub booking: Model,
+    /// The row of the state machine it made.
+    pub step: Step,
     pub event: BookingChanged,
     pub notifications: Vec<Recorded>,
 }
@@ -101,24 +105,24 @@ impl BookingService {
             .await?
             .filter(Property::is_public)
             .ok_or_else(|| AppError::NotFound(crate::properties::service::NOT_FOUND.into()))?;
-        if property.host_id == actor.user_id {
-            return Err(AppError::Forbidden(
-                "You cannot book your own listing".into(),
-            ));
-        }
+        let step = machine::apply(
+            &Facts::new_booking(actor.user_id, property.host_id, new.check_out),
+            By::Person(actor),
+            Event::Create,
+            Utc::now(),
+            today(),
+        )?;
         check_stay(&property, &new)?;
         // Holds and requests of this listing whose time is up give their
         // nights back now, not at the worker's next sweep.
         self.sweep(
             holds_due().filter(B::PropertyId.eq(property.id)),
-            S::Expired,
-            |_| {},
+            Event::HoldRanOut,
         )
         .await?;
         self.sweep(
             requests_due().filter(B::PropertyId.eq(property.id)),
-            S::Expired,
-            |_| {},
+            Event::AnswerWindowRanOut,
         )
         .await?;
 
@@ -153,7 +157,7 @@ impl BookingService {
             check_out: Set(new.check_out),
             nights: Set(i32::try_from(nights.len()).unwrap_or(i32::MAX)),
             guests: Set(new.guests),
-            status: Set(S::PendingPayment),
+            status: Set(step.to()),
             version: Set(1),
             currency: Set(property.currency.code().to_owned()),
             nights_total_minor: Set(price.nights_total),
@@ -162,7 +166,7 @@ impl BookingService {
             service_fee_minor: Set(price.service_fee),
             taxes_minor: Set(price.taxes),
             total_minor: Set(price.total),
-            expires_at: Set(Some(now + self.windows.hold)),
+            expires_at: Set(self.expiry(step, now)),
             cancelled_at: Set(None),
             cancelled_by: Set(None),
             cancellation_reason: Set(None),
@@ -188,26 +192,39 @@ impl BookingService {
         self.after(vec![Change {
             event: event(&row, None),
             booking: row.clone(),
+            step,
             notifications,
         }])
         .await;
         Ok(row.into())
     }
 
-    /// Moves `booking` to `to` within `conn`, if it is still as it was read;
-    /// records the notifications. `None` when someone else moved it first.
+    /// When a booking `step` makes at `now` runs out, if it sets a timer.
+    fn expiry(&self, step: Step, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        step.effects().iter().find_map(|effect| match effect {
+            Effect::HoldNights => Some(now + self.windows.hold),
+            Effect::OpenAnswerWindow => Some(now + self.windows.host_answer),
+            Effect::Capture | Effect::Void | Effect::Refund(_) => None,
+        })
+    }
+
+    /// Makes `step` (from `machine::apply`) to `booking` within `conn`, if
+    /// it is still as it was read; records the notifications. `None` when
+    /// someone else moved it first. `set` writes what the event brought
+    /// (a reason, a refund).
     pub(crate) async fn transition(
         &self,
         conn: &impl ConnectionTrait,
         booking: &Model,
-        to: S,
+        step: Step,
         set: impl FnOnce(&mut ActiveModel),
     ) -> AppResult<Option<Change>> {
+        let now = Utc::now();
         let mut m = ActiveModel {
-            status: Set(to),
+            status: Set(step.to()),
             version: Set(booking.version + 1),
-            updated_at: Set(Utc::now()),
-            expires_at: Set(None),
+            updated_at: Set(now),
+            expires_at: Set(self.expiry(step, now)),
             ..Default::default()
         };
         set(&mut m);
@@ -237,6 +254,7 @@ impl BookingService {
         Ok(Some(Change {
             event: event(&row, Some(booking.status)),
             booking: row,
+            step,
             notifications,
         }))
     }
@@ -248,20 +266,15 @@ impl BookingService {
     }
 
     /// Events and emails of committed changes; and, when `settle`, a job
-    /// to settle their payments (not when the settlement job made the
-    /// change: it carries on itself).
+    /// to settle the payments of those whose row captures, voids or refunds
+    /// (not when the settlement job made the change: it carries on itself).
     pub(crate) async fn announce(&self, changes: Vec<Change>, settle: bool) {
         for change in changes {
             self.bus
                 .publish(BusEvent::BookingChanged(Box::new(change.event)))
                 .await;
             notifications::announce(&self.bus, &self.jobs, change.notifications).await;
-            if settle
-                && matches!(
-                    change.booking.status,
-                    S::Confirmed | S::Declined | S::Cancelled | S::Expired
-                )
-            {
+            if settle && change.step.moves_money() {
                 let payments: Vec<Uuid> = entity::payment::Entity::find()
                     .select_only()
                     .column(entity::payment::Column::Id)
@@ -284,20 +297,37 @@ impl BookingService {
         }
     }
 
-    /// Applies `event` for `actor` to a booking in one transaction: the
-    /// who-may of the state machine, then the change.
+    /// Applies `event` for `actor` to a booking: the row of the state
+    /// machine, then the change.
     pub(super) async fn act(
         &self,
         actor: Actor,
         id: Uuid,
         event: Event,
-        set: impl FnOnce(&Model, &mut ActiveModel),
+        set: impl FnOnce(&mut ActiveModel),
     ) -> AppResult<Booking> {
         let booking = self.seen(actor, id).await?;
-        let to = machine::check(&booking, actor, event)?;
+        let step = machine::apply(
+            &Facts::from(&booking),
+            By::Person(actor),
+            event,
+            Utc::now(),
+            today(),
+        )?;
+        self.carry_out(&booking, step, set).await
+    }
+
+    /// Makes a person's `step` to `booking` in one transaction; CONFLICT
+    /// when the booking moved since it was read.
+    pub(super) async fn carry_out(
+        &self,
+        booking: &Model,
+        step: Step,
+        set: impl FnOnce(&mut ActiveModel),
+    ) -> AppResult<Booking> {
         let txn = begin_write(&self.db).await?;
         let change = self
-            .transition(&txn, &booking, to, |m| set(&booking, m))
+            .transition(&txn, booking, step, set)
             .await?
             .ok_or_else(|| {
                 AppError::Conflict("The booking changed meanwhile; reload it and try again".into())
@@ -308,13 +338,13 @@ impl BookingService {
         Ok(row.into())
     }
 
-    /// Bookings matching `filter` that are due, moved one by one (each in its
-    /// own transaction, so one failure does not hold up the rest).
+    /// Bookings matching `due`, moved one by one by the worker's `event`
+    /// (each in its own transaction, so one failure does not hold up the
+    /// rest).
     pub(super) async fn sweep(
         &self,
         due: sea_orm::Select<Bookings>,
-        to: S,
-        set: impl Fn(&mut ActiveModel),
+        event: Event,
     ) -> AppResult<usize> {
         let rows = due.limit(500).all(&self.db).await?;
         let mut moved = 0;
@@ -322,8 +352,10 @@ impl BookingService {
             // A booking that cannot move is logged and left for the next
             // sweep; the others still move.
             let change = async {
+                let step =
+                    machine::apply(&Facts::from(&row), By::Worker, event, Utc::now(), today())?;
                 let txn = begin_write(&self.db).await?;
-                let change = self.transition(&txn, &row, to, &set).await?;
+                let change = self.transition(&txn, &row, step, |_| {}).await?;
                 txn.commit().await?;
                 AppResult::Ok(change)
             };
@@ -334,7 +366,7 @@ impl BookingService {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    tracing::error!(booking_id = %row.id, to = ?to, error = %e, "a booking could not be moved; skipped");
+                    tracing::error!(booking_id = %row.id, event = event.label(), error = %e, "a booking could not be moved; skipped");
                     metrics::counter!("roost_scheduler_skipped_total").increment(1);
                 }
             }
@@ -397,8 +429,7 @@ pub fn payment_event(row: &Model) -> BookingChanged {
 }
 
 pub fn status_name(s: S) -> String {
-    use sea_orm::ActiveEnum;
-    s.to_value()
+    machine::status_name(s).to_owned()
 }
 
 /// The notifications a booking's new status causes, for guest and host.

@@ -19,7 +19,12 @@ use uuid::Uuid;
 use super::provider::{Authorization, AuthorizeRequest, Provider, ProviderError};
 use crate::{
     auth::actor::Actor,
-    bookings::{BookingService, refunds::refund_minor, service::Change},
+    bookings::{
+        BookingService,
+        machine::{self, By, Event, Facts},
+        refunds::refund_minor,
+        service::Change,
+    },
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
     notifications::{self, Kind, NewNotification, record},
@@ -306,25 +311,27 @@ impl PaymentService {
     }
 
     /// The money is held (or taken) for a booking still waiting for it: an
-    /// instant-book listing confirms it, any other hands it to the host.
+    /// instant-book listing confirms it, any other hands it to the host
+    /// (the state machine's payment rows).
     async fn advance_booking(&self, booking: &entity::booking::Model) -> anyhow::Result<Step> {
         let txn = begin_write(&self.db).await?;
         let instant = entity::property::Entity::find_by_id(booking.property_id)
             .one(&txn)
             .await?
             .is_some_and(|p| p.instant_book);
-        let window = self.bookings.windows.host_answer;
-        let change: Option<Change> = if instant {
-            self.bookings
-                .transition(&txn, booking, B::Confirmed, |_| {})
-                .await?
-        } else {
-            self.bookings
-                .transition(&txn, booking, B::AwaitingHost, |m| {
-                    m.expires_at = Set(Some(Utc::now() + window));
-                })
-                .await?
-        };
+        let step = machine::apply(
+            &Facts::from(booking),
+            By::Provider,
+            Event::PaymentAuthorized {
+                instant_book: instant,
+            },
+            Utc::now(),
+            crate::properties::calendar::today(),
+        )?;
+        let change: Option<Change> = self
+            .bookings
+            .transition(&txn, booking, step, |_| {})
+            .await?;
         txn.commit().await?;
         let moved = change.is_some();
         // This job goes on to capture; another job would only race it.
