@@ -20,8 +20,7 @@ use super::{
     viewer::{ClientInfo, Credentials, Viewer},
 };
 use crate::{error::AppResult, users::User};
-use domain::config::AuthConfig;
-use domain::infra::redis::Redis;
+use domain::{config::AuthConfig, infra::redis::Redis};
 
 pub const SESSION_ENDED: &str = "The session has ended; sign in again";
 

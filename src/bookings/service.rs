@@ -31,9 +31,11 @@ use crate::{
         types::Property,
     },
 };
-use domain::config::BookingWindows;
-use domain::infra::db::begin_write;
-use domain::infra::events::{BookingChanged, Event as BusEvent, EventBus};
+use domain::{
+    config::BookingWindows,
+    infra::db::begin_write,
+    infra::events::{BookingChanged, Event as BusEvent, EventBus},
+};
 use entity::booking::{ActiveModel, BookingStatus as S, Column as B, Entity as Bookings, Model};
 
 pub const NOT_FOUND: &str = "Booking not found";

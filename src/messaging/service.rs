@@ -25,8 +25,10 @@ use crate::{
     notifications::{self, Kind, NewNotification, record},
     properties::PropertyService,
 };
-use domain::infra::db::begin_write;
-use domain::infra::events::{Event, EventBus, MessageSent};
+use domain::{
+    infra::db::begin_write,
+    infra::events::{Event, EventBus, MessageSent},
+};
 use entity::{
     conversation::{self, Column as C, Entity as Conversations},
     conversation_participant::{self, Column as P, Entity as Participants},

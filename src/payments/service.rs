@@ -29,8 +29,10 @@ use crate::{
     jobs::{Job, Jobs},
     notifications::{self, Kind, NewNotification, record},
 };
-use domain::infra::db::begin_write;
-use domain::kernel::money::{Amount, Currency};
+use domain::{
+    infra::db::begin_write,
+    kernel::money::{Amount, Currency},
+};
 use entity::{
     booking::BookingStatus as B,
     payment::{ActiveModel, Column as P, Entity as Payments, Model, PaymentStatus as S},

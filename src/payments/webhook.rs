@@ -19,8 +19,7 @@ use serde::{Deserialize, Deserializer, de::Error as _};
 
 use super::{PaymentService, stripe::from_stripe_amount};
 use crate::jobs::Job;
-use domain::infra::db::begin_write;
-use domain::kernel::money::Currency;
+use domain::{infra::db::begin_write, kernel::money::Currency};
 use entity::payment::{Column as P, Entity as Payments, PaymentStatus as S};
 
 /// A Stripe event, as much of it as Roost reads.

@@ -25,8 +25,7 @@ use crate::{
         scalars::Date,
     },
 };
-use domain::infra::db::begin_write;
-use domain::kernel::money::Currency;
+use domain::{infra::db::begin_write, kernel::money::Currency};
 
 /// Longest range a calendar read or write may cover.
 pub const MAX_RANGE_DAYS: i64 = 366;

@@ -31,8 +31,10 @@ use crate::{
     error::{AppError, AppResult},
     graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
 };
-use domain::infra::db::custom_sql;
-use domain::kernel::money::{Currency, MAX_EXPONENT};
+use domain::{
+    infra::db::custom_sql,
+    kernel::money::{Currency, MAX_EXPONENT},
+};
 
 use entity::{
     position::{ByPosition, Columns},

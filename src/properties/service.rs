@@ -18,9 +18,7 @@ use crate::{
     auth::actor::Actor,
     error::{AppError, AppResult},
 };
-use domain::config::Fees;
-use domain::infra::db::begin_write;
-use domain::kernel::money::Currency;
+use domain::{config::Fees, infra::db::begin_write, kernel::money::Currency};
 
 pub const NOT_FOUND: &str = "Property not found";
 const LISTED: entity::property::ListingStatus = entity::property::ListingStatus::Listed;

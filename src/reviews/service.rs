@@ -26,8 +26,7 @@ use crate::{
     notifications::{self, NewNotification, Recorded, record},
     properties::calendar::today,
 };
-use domain::infra::db::begin_write;
-use domain::infra::events::EventBus;
+use domain::{infra::db::begin_write, infra::events::EventBus};
 use entity::booking::BookingStatus;
 use entity::property::{Column as P, Entity as Properties};
 use entity::review::{ActiveModel, Column as R, Entity as Reviews, Model};
