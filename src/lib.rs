@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod messaging;
 pub mod money;
 pub mod notifications;
+pub mod pagination;
 pub mod payments;
 pub mod properties;
 pub mod ratelimit;
