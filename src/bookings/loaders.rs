@@ -6,7 +6,8 @@ use async_graphql::dataloader::Loader;
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
-use super::lists::{BookingPage, ListingPageKey, listing_pages};
+use super::lists::{ListingPageKey, listing_pages};
+use crate::pagination::Page;
 
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
@@ -31,28 +32,25 @@ impl Loader<Uuid> for ListingOfBookingLoader {
 pub struct ListingBookingsLoader(pub DatabaseConnection);
 
 impl Loader<ListingPageKey> for ListingBookingsLoader {
-    type Value = BookingPage;
+    type Value = Page<entity::booking::Model>;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[ListingPageKey]) -> Rows<ListingPageKey, BookingPage> {
+    async fn load(&self, keys: &[ListingPageKey]) -> Rows<ListingPageKey, Self::Value> {
         let mut groups: HashMap<_, Vec<Uuid>> = HashMap::new();
         for key in keys {
             groups
-                .entry((key.status, key.limit, key.after, key.total))
+                .entry((key.status, key.window, key.total))
                 .or_default()
                 .push(key.listing);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((status, limit, after, total), listings) in groups {
-            for (listing, page) in
-                listing_pages(&self.0, &listings, status, limit, after, total).await?
-            {
+        for ((status, window, total), listings) in groups {
+            for (listing, page) in listing_pages(&self.0, &listings, status, window, total).await? {
                 out.insert(
                     ListingPageKey {
                         listing,
                         status,
-                        limit,
-                        after,
+                        window,
                         total,
                     },
                     page,

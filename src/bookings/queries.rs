@@ -1,8 +1,8 @@
 use async_graphql::{Context, ID, Object};
 
 use super::{
-    BookingConnection, BookingEdge,
-    lists::{BookingPage, Owner},
+    BookingConnection,
+    lists::Owner,
     loaders::{CurrentPaymentLoader, ListingOfBookingLoader},
     types::{Booking, BookingStatus},
 };
@@ -11,7 +11,7 @@ use crate::{
     error::{AppError, GraphqlError as _, GraphqlResult as _},
     graphql::{
         ServicesExt,
-        connection::PageInfo,
+        connection::primed,
         ids::{NodeType, decode_as},
     },
     properties::{queries::wants_total, resolvers::loader},
@@ -40,31 +40,6 @@ pub async fn prime(
     b.map_err(db_error)?;
     c.map_err(db_error)?;
     Ok(())
-}
-
-pub async fn connection(
-    ctx: &Context<'_>,
-    page: BookingPage,
-) -> async_graphql::Result<BookingConnection> {
-    let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
-    prime(ctx, &rows).await?;
-    let edges: Vec<BookingEdge> = page
-        .rows
-        .into_iter()
-        .map(|(cursor, row)| BookingEdge {
-            cursor,
-            node: row.into(),
-        })
-        .collect();
-    Ok(BookingConnection {
-        page_info: PageInfo::of(
-            page.has_next,
-            page.has_previous,
-            edges.iter().map(|e| e.cursor.as_str()),
-        ),
-        edges,
-        total_count: page.total,
-    })
 }
 
 #[Object]
@@ -99,7 +74,7 @@ impl BookingQuery {
             )
             .await
             .extend()?;
-        connection(ctx, page).await
+        primed(page, async |rows| prime(ctx, rows).await).await
     }
 
     /// Bookings of every property the viewer hosts, newest check-in first.
@@ -123,6 +98,6 @@ impl BookingQuery {
             )
             .await
             .extend()?;
-        connection(ctx, page).await
+        primed(page, async |rows| prime(ctx, rows).await).await
     }
 }

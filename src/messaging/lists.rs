@@ -1,17 +1,16 @@
 //! A user's conversations, most recently updated first.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::service::MessagingService;
 use crate::{
     error::AppResult,
-    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
+    pagination::{self, Direction, Key, Page, Sort, Window, stored_instant},
 };
 use entity::{
     conversation::{Column as C, Entity as Conversations, Model},
@@ -26,17 +25,14 @@ struct Cursor {
     id: Uuid,
 }
 
-impl Position for Cursor {
+impl Key for Cursor {
     fn is_stored(&self) -> bool {
         stored_instant(&self.updated_at)
     }
-}
 
-pub struct ConversationPage {
-    pub rows: Vec<(String, Model)>,
-    pub has_next: bool,
-    pub has_previous: bool,
-    pub total: Option<i64>,
+    fn values(&self) -> Vec<Value> {
+        vec![self.updated_at.into(), self.id.into()]
+    }
 }
 
 impl MessagingService {
@@ -48,59 +44,36 @@ impl MessagingService {
         first: Option<i32>,
         after: Option<String>,
         want_total: bool,
-    ) -> AppResult<ConversationPage> {
-        let limit = page_size(first, 20)?;
-        let cursor = after
-            .as_deref()
-            .map(|c| decode_cursor::<Cursor>("after", c))
-            .transpose()?;
+    ) -> AppResult<Page<Model>> {
+        let window = Window::forwards(first, 20, after.as_deref())?;
         let mine = || Participants::find().filter(P::UserId.eq(user_id));
-        let total = if want_total {
-            Some(i64::try_from(mine().count(self.db()).await?).unwrap_or(i64::MAX))
-        } else {
-            None
-        };
-        let mut q = mine();
-        if let Some(c) = &cursor {
-            q = q.filter(
-                Expr::tuple([Expr::col(P::UpdatedAt), Expr::col(P::ConversationId)])
-                    .lt(Expr::tuple([Expr::val(c.updated_at), Expr::val(c.id)])),
-            );
-        }
-        let mut ids: Vec<(Uuid, DateTime<Utc>)> = q
+        let total = pagination::total(mine(), self.db(), want_total).await?;
+        let sort = Sort::new([(P::UpdatedAt, Direction::Desc)], P::ConversationId);
+        let ids: Vec<(Uuid, DateTime<Utc>)> = window
+            .select(mine(), &sort)
             .select_only()
             .column(P::ConversationId)
             .column(P::UpdatedAt)
-            .order_by_desc(P::UpdatedAt)
-            .order_by_desc(P::ConversationId)
-            .limit(limit + 1)
             .into_tuple()
             .all(self.db())
             .await?;
-        let has_next = ids.len() as u64 > limit;
-        ids.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let mut rows: std::collections::HashMap<Uuid, Model> = if ids.is_empty() {
-            Default::default()
+        let page = window.page(ids, |(id, updated_at)| Cursor {
+            updated_at: *updated_at,
+            id: *id,
+        });
+        let mut rows: HashMap<Uuid, Model> = if page.items.is_empty() {
+            HashMap::new()
         } else {
             Conversations::find()
-                .filter(C::Id.is_in(ids.iter().map(|(id, _)| *id)))
+                .filter(C::Id.is_in(page.nodes().map(|(id, _)| *id)))
                 .all(self.db())
                 .await?
                 .into_iter()
                 .map(|r| (r.id, r))
                 .collect()
         };
-        Ok(ConversationPage {
-            rows: ids
-                .into_iter()
-                .filter_map(|(id, updated_at)| {
-                    let row = rows.remove(&id)?;
-                    Some((encode_cursor(&Cursor { updated_at, id }), row))
-                })
-                .collect(),
-            has_next,
-            has_previous: cursor.is_some(),
-            total,
-        })
+        Ok(page
+            .filter_map(|(id, _)| rows.remove(&id))
+            .with_total(total))
     }
 }

@@ -10,8 +10,8 @@ use std::{
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QuerySelect, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
@@ -145,42 +145,19 @@ impl MessagesLoader {
         conversations: &[Uuid],
         window: Window,
     ) -> Result<Vec<entity::message::Model>, DbErr> {
-        let backend = self.0.get_database_backend();
-        let mut values: Vec<Value> = Vec::new();
-        let mut param = |v: Value| {
-            values.push(v);
-            match backend {
-                DbBackend::Postgres => format!("${}", values.len()),
-                _ => "?".to_owned(),
-            }
-        };
-        let ins: Vec<String> = conversations.iter().map(|id| param((*id).into())).collect();
-        let (dir, cmp) = if window.backwards {
-            ("DESC", "<")
-        } else {
-            ("ASC", ">")
-        };
-        let after = match window.cursor {
-            Some(c) => format!(
-                " AND (m.sent_at, m.id) {cmp} ({}, {})",
-                param(c.sent_at.into()),
-                param(c.id.into())
-            ),
-            None => String::new(),
-        };
-        let limit = param(i64::try_from(window.limit + 1).unwrap_or(i64::MAX).into());
-        let sql = format!(
-            "SELECT id, conversation_id, sender_id, body, sent_at, read_at FROM (\
-             SELECT m.id, m.conversation_id, m.sender_id, m.body, m.sent_at, m.read_at, \
-             ROW_NUMBER() OVER (PARTITION BY m.conversation_id ORDER BY m.sent_at {dir}, m.id {dir}) AS rn \
-             FROM messages m WHERE m.conversation_id IN ({}){after}) t \
-             WHERE t.rn <= {limit} ORDER BY t.conversation_id, t.rn",
-            ins.join(", ")
+        let messages = entity::message::Entity::find()
+            .filter(entity::message::Column::ConversationId.is_in(conversations.iter().copied()));
+        let statement = window.per_parent(
+            messages,
+            &super::window::sort(),
+            entity::message::Column::ConversationId,
         );
-        entity::message::Entity::find()
-            .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
-            .all(&self.0)
-            .await
+        self.0
+            .query_all(&statement)
+            .await?
+            .iter()
+            .map(|row| entity::message::Model::from_query_result(row, ""))
+            .collect()
     }
 }
 

@@ -1,8 +1,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::{
-    ConversationConnection, ConversationEdge,
-    lists::ConversationPage,
+    ConversationConnection,
     loaders::{MessageLoader, ParticipantsLoader},
     types::Conversation,
 };
@@ -11,7 +10,7 @@ use crate::{
     error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
-        connection::PageInfo,
+        connection::primed,
         ids::{NodeType, decode_as},
     },
     properties::{loaders::PropertyLoader, queries::wants_total, resolvers::loader},
@@ -49,31 +48,6 @@ pub async fn prime(
     Ok(())
 }
 
-pub async fn connection(
-    ctx: &Context<'_>,
-    page: ConversationPage,
-) -> async_graphql::Result<ConversationConnection> {
-    let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
-    prime(ctx, &rows).await?;
-    let edges: Vec<ConversationEdge> = page
-        .rows
-        .into_iter()
-        .map(|(cursor, row)| ConversationEdge {
-            cursor,
-            node: row.into(),
-        })
-        .collect();
-    Ok(ConversationConnection {
-        page_info: PageInfo::of(
-            page.has_next,
-            page.has_previous,
-            edges.iter().map(|e| e.cursor.as_str()),
-        ),
-        edges,
-        total_count: page.total,
-    })
-}
-
 #[Object]
 impl MessagingQuery {
     /// The viewer's conversations, most recently updated first.
@@ -90,7 +64,7 @@ impl MessagingQuery {
             .page(viewer.user_id, first, after, wants_total(ctx))
             .await
             .extend()?;
-        connection(ctx, page).await
+        primed(page, async |rows| prime(ctx, rows).await).await
     }
 
     /// Only its participants; null for anyone else.

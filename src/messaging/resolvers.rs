@@ -6,17 +6,17 @@ use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
 use super::{
-    MessageConnection, MessageEdge,
+    MessageConnection,
     loaders::{
         ConversationLoader, MessageCountLoader, MessageLoader, MessagesLoader, ParticipantsLoader,
     },
     types::{Conversation, Message},
-    window::{Position, Window},
+    window::{self, Position},
 };
 use crate::{
     auth::actor::actor,
     error::{AppError, GraphqlResult as _},
-    graphql::{connection::PageInfo, scalars::DateTime},
+    graphql::{connection::connection, scalars::DateTime},
     properties::{Property, queries::visible_property, resolvers::loader},
     users::{User, UserLoader, loader::load_user},
 };
@@ -94,7 +94,7 @@ impl Conversation {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<MessageConnection> {
-        let window = Window::parse(first, after.as_deref(), last, before.as_deref()).extend()?;
+        let window = window::parse(first, after.as_deref(), last, before.as_deref()).extend()?;
         let want_total = crate::properties::queries::wants_total(ctx);
         let rows = loader::<MessagesLoader>(ctx)?.load_one((self.row.id, window));
         let total = async {
@@ -108,33 +108,10 @@ impl Conversation {
             }
         };
         let (rows, total) = futures_util::join!(rows, total);
-        let mut rows = rows.map_err(db_error)?.unwrap_or_default();
-        let more = rows.len() as u64 > window.limit;
-        rows.truncate(usize::try_from(window.limit).unwrap_or(usize::MAX));
-        if window.backwards {
-            rows.reverse();
-        }
-        let edges: Vec<MessageEdge> = rows
-            .into_iter()
-            .map(|row| MessageEdge {
-                cursor: Position::of(&row).cursor(),
-                node: row.into(),
-            })
-            .collect();
-        let (has_previous_page, has_next_page) = if window.backwards {
-            (more, window.cursor.is_some())
-        } else {
-            (window.cursor.is_some(), more)
-        };
-        Ok(MessageConnection {
-            page_info: PageInfo::of(
-                has_next_page,
-                has_previous_page,
-                edges.iter().map(|e| e.cursor.as_str()),
-            ),
-            edges,
-            total_count: total?,
-        })
+        let rows = rows.map_err(db_error)?.unwrap_or_default();
+        Ok(connection(
+            window.page(rows, Position::of).with_total(total?),
+        ))
     }
 
     async fn updated_at(&self) -> DateTime {

@@ -3,13 +3,15 @@
 //! (sent_at, id); `last`/`before` page backwards from the newest.
 
 use chrono::{DateTime, Utc};
+use sea_orm::Value;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    error::{AppError, AppResult},
-    graphql::connection::{MAX_PAGE, decode_cursor, encode_cursor, stored_instant},
+    error::AppResult,
+    pagination::{self, Direction, Key, Sort, stored_instant},
 };
+use entity::message::{Column as M, Model};
 
 /// Messages in a page when neither `first` nor `last` is given: the newest 20.
 pub const DEFAULT_PAGE: i32 = 20;
@@ -24,78 +26,38 @@ pub struct Position {
 }
 
 impl Position {
-    pub fn of(row: &entity::message::Model) -> Self {
+    pub fn of(row: &Model) -> Self {
         Self {
             sent_at: row.sent_at,
             id: row.id,
         }
     }
-
-    pub fn cursor(&self) -> String {
-        encode_cursor(self)
-    }
 }
 
-impl crate::graphql::connection::Position for Position {
+impl Key for Position {
     fn is_stored(&self) -> bool {
         stored_instant(&self.sent_at)
+    }
+
+    fn values(&self) -> Vec<Value> {
+        vec![self.sent_at.into(), self.id.into()]
     }
 }
 
 /// A page of one conversation's messages, as asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Window {
-    /// Newest first from `cursor` (last/before), else oldest first (first/after).
-    pub backwards: bool,
-    pub limit: u64,
-    /// Strictly before (backwards) or after (forwards) this position.
-    pub cursor: Option<Position>,
+pub type Window = pagination::Window<Position>;
+
+/// Checks the four arguments (see [`pagination::Window::parse`]).
+pub fn parse(
+    first: Option<i32>,
+    after: Option<&str>,
+    last: Option<i32>,
+    before: Option<&str>,
+) -> AppResult<Window> {
+    Window::parse(first, after, last, before, DEFAULT_PAGE)
 }
 
-fn size(field: &str, n: Option<i32>) -> AppResult<u64> {
-    let n = n.unwrap_or(DEFAULT_PAGE);
-    if (1..=MAX_PAGE).contains(&n) {
-        Ok(u64::try_from(n).unwrap_or(1))
-    } else {
-        Err(AppError::bad_input(
-            field,
-            format!("must be between 1 and {MAX_PAGE}"),
-        ))
-    }
-}
-
-impl Window {
-    pub fn parse(
-        first: Option<i32>,
-        after: Option<&str>,
-        last: Option<i32>,
-        before: Option<&str>,
-    ) -> AppResult<Self> {
-        if first.is_some() && last.is_some() {
-            return Err(AppError::bad_input(
-                "last",
-                "cannot be given with first: ask for first/after or for last/before",
-            ));
-        }
-        let forwards = first.is_some() || after.is_some();
-        if forwards && before.is_some() {
-            return Err(AppError::bad_input(
-                "before",
-                "goes with last; with first, page on with after",
-            ));
-        }
-        if forwards {
-            Ok(Self {
-                backwards: false,
-                limit: size("first", first)?,
-                cursor: after.map(|c| decode_cursor("after", c)).transpose()?,
-            })
-        } else {
-            Ok(Self {
-                backwards: true,
-                limit: size("last", last)?,
-                cursor: before.map(|c| decode_cursor("before", c)).transpose()?,
-            })
-        }
-    }
+/// Oldest first.
+pub fn sort() -> Sort {
+    Sort::new([(M::SentAt, Direction::Asc)], M::Id)
 }

@@ -3,18 +3,15 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Select, Value,
+    sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
     error::AppResult,
-    graphql::connection::{
-        MAX_PAGE, Position, decode_cursor, encode_cursor, page_size, stored_instant,
-    },
+    pagination::{self, Direction, Key, MAX_PAGE, Page, Sort, Window, stored_instant},
 };
 use entity::notification::{Column as N, Entity as Notifications, Model};
 
@@ -24,17 +21,14 @@ struct Cursor {
     id: Uuid,
 }
 
-impl Position for Cursor {
+impl Key for Cursor {
     fn is_stored(&self) -> bool {
         stored_instant(&self.created_at)
     }
-}
 
-pub struct NotificationPage {
-    pub rows: Vec<(String, Model)>,
-    pub has_next: bool,
-    pub has_previous: bool,
-    pub total: Option<i64>,
+    fn values(&self) -> Vec<Value> {
+        vec![self.created_at.into(), self.id.into()]
+    }
 }
 
 /// Which of a user's notifications `markNotificationsRead` marks.
@@ -73,50 +67,21 @@ impl NotificationService {
         first: Option<i32>,
         after: Option<String>,
         want_total: bool,
-    ) -> AppResult<NotificationPage> {
-        let limit = page_size(first, 20)?;
-        let cursor = after
-            .as_deref()
-            .map(|c| decode_cursor::<Cursor>("after", c))
-            .transpose()?;
-        let total = if want_total {
-            Some(
-                i64::try_from(base(user_id, unread_only).count(&self.db).await?)
-                    .unwrap_or(i64::MAX),
+    ) -> AppResult<Page<Model>> {
+        let window = Window::forwards(first, 20, after.as_deref())?;
+        let total = pagination::total(base(user_id, unread_only), &self.db, want_total).await?;
+        let rows = window
+            .select(
+                base(user_id, unread_only),
+                &Sort::new([(N::CreatedAt, Direction::Desc)], N::Id),
             )
-        } else {
-            None
-        };
-        let mut q = base(user_id, unread_only);
-        if let Some(c) = &cursor {
-            q = q.filter(
-                Expr::tuple([Expr::col(N::CreatedAt), Expr::col(N::Id)])
-                    .lt(Expr::tuple([Expr::val(c.created_at), Expr::val(c.id)])),
-            );
-        }
-        let mut rows = q
-            .order_by_desc(N::CreatedAt)
-            .order_by_desc(N::Id)
-            .limit(limit + 1)
             .all(&self.db)
             .await?;
-        let has_next = rows.len() as u64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(NotificationPage {
-            rows: rows
-                .into_iter()
-                .map(|r| {
-                    let cursor = encode_cursor(&Cursor {
-                        created_at: r.created_at,
-                        id: r.id,
-                    });
-                    (cursor, r)
-                })
-                .collect(),
-            has_next,
-            has_previous: cursor.is_some(),
-            total,
-        })
+        let cursor = |r: &Model| Cursor {
+            created_at: r.created_at,
+            id: r.id,
+        };
+        Ok(window.page(rows, cursor).with_total(total))
     }
 
     pub async fn unread_count(&self, user_id: Uuid) -> AppResult<i64> {

@@ -5,14 +5,14 @@ use async_graphql::{Context, ID, Object};
 
 use super::{
     inbox::{MAX_MARKED, Marked},
-    types::{NotificationConnection, NotificationEdge},
+    types::{Notification, NotificationConnection},
 };
 use crate::{
     auth::actor::require_actor,
     error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
-        connection::PageInfo,
+        connection::connection,
         ids::{NodeType, decode_as},
     },
     properties::queries::wants_total,
@@ -48,23 +48,9 @@ impl NotificationQuery {
         } else {
             0
         };
-        let edges: Vec<NotificationEdge> = page
-            .rows
-            .into_iter()
-            .map(|(cursor, row)| NotificationEdge {
-                cursor,
-                node: super::types::Notification(row),
-            })
-            .collect();
         Ok(NotificationConnection {
-            page_info: PageInfo::of(
-                page.has_next,
-                page.has_previous,
-                edges.iter().map(|e| e.cursor.as_str()),
-            ),
-            edges,
-            total_count: page.total,
             unread_count,
+            ..connection(page.map(Notification))
         })
     }
 }

@@ -7,7 +7,6 @@ use crate::{
     bookings::{Booking, loaders::BookingLoader},
     error::{AppError, GraphqlError as _},
     graphql::{
-        connection::PageInfo,
         ids::{self, NodeType},
         scalars::DateTime,
     },
@@ -98,49 +97,10 @@ impl Notification {
     }
 }
 
-pub struct NotificationEdge {
-    pub cursor: String,
-    pub node: Notification,
-}
-
-#[Object]
-impl NotificationEdge {
-    async fn cursor(&self) -> &str {
-        &self.cursor
-    }
-
-    async fn node(&self) -> &Notification {
-        &self.node
-    }
-}
-
-pub struct NotificationConnection {
-    pub edges: Vec<NotificationEdge>,
-    pub page_info: PageInfo,
-    pub total_count: Option<i64>,
-    pub unread_count: i64,
-}
-
-#[Object]
-impl NotificationConnection {
-    async fn edges(&self) -> &[NotificationEdge] {
-        &self.edges
-    }
-
-    async fn nodes(&self) -> Vec<&Notification> {
-        self.edges.iter().map(|e| &e.node).collect()
-    }
-
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
-    }
-
-    async fn total_count(&self) -> i64 {
-        self.total_count.unwrap_or_default()
-    }
-
+crate::connection_types!(
+    NotificationConnection,
+    NotificationEdge,
+    Notification,
     /// All of the viewer's unread notifications, whatever the page holds.
-    async fn unread_count(&self) -> i64 {
-        self.unread_count
-    }
-}
+    unread_count: i64,
+);

@@ -1,39 +1,15 @@
 //! A host's listings, newest first (`User.listings`).
 
-use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
-};
-use serde::{Deserialize, Serialize};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::service::PropertyService;
 use crate::{
     error::AppResult,
-    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
+    pagination::{At, Direction, Page, Sort, Window},
 };
 
-use entity::property::{Column as P, Entity as Properties};
-
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    at: DateTime<Utc>,
-    id: Uuid,
-}
-
-impl Position for Cursor {
-    fn is_stored(&self) -> bool {
-        stored_instant(&self.at)
-    }
-}
-
-#[derive(Default)]
-pub struct ListingsPage {
-    pub rows: Vec<(String, entity::property::Model)>,
-    pub has_next: bool,
-    pub has_previous: bool,
-}
+use entity::property::{Column as P, Entity as Properties, Model};
 
 impl PropertyService {
     /// `all_statuses`: drafts and unlisted ones too (for the host and admins).
@@ -43,47 +19,22 @@ impl PropertyService {
         all_statuses: bool,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<ListingsPage> {
-        let limit = page_size(first, 20)?;
-        let cursor = after
-            .as_deref()
-            .map(|c| decode_cursor::<Cursor>("after", c))
-            .transpose()?;
+    ) -> AppResult<Page<Model>> {
+        let window = Window::forwards(first, 20, after.as_deref())?;
         let mut query = Properties::find()
             .filter(P::HostId.eq(host_id))
             .filter(P::DeletedAt.is_null());
         if !all_statuses {
             query = query.filter(P::Status.eq(entity::property::ListingStatus::Listed));
         }
-        if let Some(c) = &cursor {
-            query = query.filter(
-                Expr::tuple([Expr::col(P::CreatedAt), Expr::col(P::Id)])
-                    .lt(Expr::tuple([Expr::val(c.at), Expr::val(c.id)])),
-            );
-        }
-        let mut rows = query
-            .order_by_desc(P::CreatedAt)
-            .order_by_desc(P::Id)
-            .limit(limit + 1)
+        let rows = window
+            .select(query, &Sort::new([(P::CreatedAt, Direction::Desc)], P::Id))
             .all(&self.db)
             .await?;
-        let has_next = rows.len() as u64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(ListingsPage {
-            rows: rows
-                .into_iter()
-                .map(|r| {
-                    (
-                        encode_cursor(&Cursor {
-                            at: r.created_at,
-                            id: r.id,
-                        }),
-                        r,
-                    )
-                })
-                .collect(),
-            has_next,
-            has_previous: cursor.is_some(),
-        })
+        let cursor = |r: &Model| At {
+            at: r.created_at,
+            id: r.id,
+        };
+        Ok(window.page(rows, cursor))
     }
 }

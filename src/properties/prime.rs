@@ -196,7 +196,7 @@ pub async fn per_listing(
         // And what every listing's page will ask of its bookings, at once.
         let bookings: Vec<entity::booking::Model> = pages
             .into_values()
-            .flat_map(|page| page.rows.into_iter().map(|(_, row)| row))
+            .flat_map(|page| page.items.into_iter().map(|i| i.node))
             .collect();
         crate::bookings::queries::prime(ctx, &bookings).await
     };

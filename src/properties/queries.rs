@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Object};
 
 use super::{
-    PropertyConnection, PropertyEdge,
+    PropertyConnection,
     inputs::{PropertyFilter, PropertyOrder},
     loaders::{ListingsCountLoader, PhotosLoader, PropertyLoader, SavedLoader},
     resolvers::loader,
@@ -13,7 +13,7 @@ use crate::{
     error::{AppError, GraphqlError as _, GraphqlResult as _},
     graphql::{
         ServicesExt,
-        connection::PageInfo,
+        connection::primed,
         ids::{NodeType, decode_as},
     },
     users::UserLoader,
@@ -161,30 +161,6 @@ pub async fn prime(
     Ok(())
 }
 
-pub fn connection(
-    rows: Vec<(String, entity::property::Model)>,
-    has_next: bool,
-    has_previous: bool,
-    total: Option<i64>,
-) -> PropertyConnection {
-    let edges: Vec<PropertyEdge> = rows
-        .into_iter()
-        .map(|(cursor, row)| PropertyEdge {
-            cursor,
-            node: row.into(),
-        })
-        .collect();
-    PropertyConnection {
-        page_info: PageInfo::of(
-            has_next,
-            has_previous,
-            edges.iter().map(|e| e.cursor.as_str()),
-        ),
-        edges,
-        total_count: total,
-    }
-}
-
 #[Object]
 impl PropertyQuery {
     /// Anyone may read a LISTED property; DRAFT and UNLISTED only its host and admins.
@@ -219,14 +195,7 @@ impl PropertyQuery {
             .await
             .extend()?;
         feed_users(ctx, page.hosts).await?;
-        let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
-        prime(ctx, &rows).await?;
-        Ok(connection(
-            page.rows,
-            page.has_next,
-            page.has_previous,
-            page.total,
-        ))
+        primed(page.page, async |rows| prime(ctx, rows).await).await
     }
 
     /// The amenity catalogue, in display order.
@@ -248,24 +217,13 @@ impl PropertyQuery {
             .saved(actor, first, after, wants_total(ctx))
             .await
             .extend()?;
-        let ids: Vec<uuid::Uuid> = page.rows.iter().map(|(_, id)| *id).collect();
+        let ids: Vec<uuid::Uuid> = page.nodes().copied().collect();
         let rows = loader::<PropertyLoader>(ctx)?
             .load_many(ids)
             .await
             .map_err(AppError::from)
             .extend()?;
-        let ordered: Vec<_> = page
-            .rows
-            .into_iter()
-            .filter_map(|(cursor, id)| rows.get(&id).cloned().map(|row| (cursor, row)))
-            .collect();
-        let primed: Vec<_> = ordered.iter().map(|(_, r)| r.clone()).collect();
-        prime(ctx, &primed).await?;
-        Ok(connection(
-            ordered,
-            page.has_next,
-            page.has_previous,
-            page.total,
-        ))
+        let page = page.filter_map(|id| rows.get(&id).cloned());
+        primed(page, async |rows| prime(ctx, rows).await).await
     }
 }

@@ -287,7 +287,10 @@ impl Property {
             .map_err(AppError::from)
             .extend()?
             .unwrap_or_default();
-        crate::bookings::queries::connection(ctx, page).await
+        crate::graphql::connection::primed(page, async |rows| {
+            crate::bookings::queries::prime(ctx, rows).await
+        })
+        .await
     }
 
     /// Whether the viewer has saved it to their wishlist; false for anonymous viewers.

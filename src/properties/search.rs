@@ -13,8 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable,
-    JoinType, Order, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait,
-    RelationTrait, Select,
+    JoinType, QueryFilter, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select, Value,
     sea_query::{Expr, ExprTrait, SimpleExpr},
 };
 use serde::{Deserialize, Serialize};
@@ -29,7 +28,7 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
+    pagination::{self, Direction, Key, Page, Sort, Window, page_size, stored_instant},
 };
 use domain::{
     infra::db::custom_sql,
@@ -553,7 +552,20 @@ struct Cursor {
     id: Uuid,
 }
 
-impl Position for Cursor {
+/// The order a cursor names.
+fn order_named(name: &str) -> Option<PropertyOrder> {
+    [
+        PropertyOrder::Newest,
+        PropertyOrder::PriceAsc,
+        PropertyOrder::PriceDesc,
+        PropertyOrder::RatingDesc,
+        PropertyOrder::Distance,
+    ]
+    .into_iter()
+    .find(|o| order_name(*o) == name)
+}
+
+impl Key for Cursor {
     /// The key of the order the cursor names is one a row holds: an
     /// instant of years 1 to 9999 (NEWEST), a price key of 0 or more, an
     /// average rating of 0 to 5, a squared distance of 0 to
@@ -561,16 +573,7 @@ impl Position for Cursor {
     /// by `search`.
     fn is_stored(&self) -> bool {
         let number = self.k.as_f64().filter(|n| n.is_finite());
-        let order = [
-            PropertyOrder::Newest,
-            PropertyOrder::PriceAsc,
-            PropertyOrder::PriceDesc,
-            PropertyOrder::RatingDesc,
-            PropertyOrder::Distance,
-        ]
-        .into_iter()
-        .find(|o| order_name(*o) == self.o);
-        match order {
+        match order_named(&self.o) {
             Some(PropertyOrder::Newest) => serde_json::from_value::<DateTime<Utc>>(self.k.clone())
                 .is_ok_and(|at| stored_instant(&at)),
             Some(PropertyOrder::PriceAsc | PropertyOrder::PriceDesc) => {
@@ -582,6 +585,23 @@ impl Position for Cursor {
             }
             None => true,
         }
+    }
+
+    /// The key as its order's column holds it (a decoded cursor's converts,
+    /// [`is_stored`](Self::is_stored) having checked it), then the id.
+    fn values(&self) -> Vec<Value> {
+        let key = match order_named(&self.o) {
+            Some(PropertyOrder::Newest) => {
+                Value::from(serde_json::from_value::<DateTime<Utc>>(self.k.clone()).ok())
+            }
+            Some(PropertyOrder::PriceAsc | PropertyOrder::PriceDesc) => {
+                Value::from(self.k.as_i64())
+            }
+            Some(PropertyOrder::RatingDesc | PropertyOrder::Distance) | None => {
+                Value::from(self.k.as_f64())
+            }
+        };
+        vec![key, self.id.into()]
     }
 }
 
@@ -670,12 +690,9 @@ fn key_of(order: PropertyOrder, r: &Ranked) -> serde_json::Value {
 
 /// One page of results.
 pub struct SearchPage {
-    pub rows: Vec<(String, entity::property::Model)>,
+    pub page: Page<entity::property::Model>,
     /// The listings' hosts, when asked for.
     pub hosts: Vec<entity::user::Model>,
-    pub has_next: bool,
-    pub has_previous: bool,
-    pub total: Option<i64>,
 }
 
 impl PropertyService {
@@ -692,7 +709,7 @@ impl PropertyService {
         with_hosts: bool,
         columns: Columns,
     ) -> AppResult<SearchPage> {
-        let limit = page_size(first, 20)?;
+        let limit = page_size("first", first, 20)?;
         let criteria = Criteria::parse(filter, self)?;
         let near = match (order, criteria.near) {
             (PropertyOrder::Distance, None) => {
@@ -703,7 +720,7 @@ impl PropertyService {
         };
         let cursor = after
             .as_deref()
-            .map(|c| decode_cursor::<Cursor>("after", c))
+            .map(|c| pagination::decode::<Cursor>("after", c))
             .transpose()?
             .filter(|c| c.o == order_name(order));
         if after.is_some() && cursor.is_none() {
@@ -712,19 +729,21 @@ impl PropertyService {
                 "is a cursor of another ordering; start again without `after`",
             ));
         }
+        let window = Window::after(limit, cursor);
         let backend = self.db.get_database_backend();
         let mut query = apply(&criteria, backend, Properties::find());
         // Qualified: with hosts, `users` is in the statement too.
-        let (key, direction): (SimpleExpr, Order) = match order {
-            PropertyOrder::Newest => (Expr::col((Properties, P::CreatedAt)), Order::Desc),
-            PropertyOrder::PriceAsc => (Expr::col((Properties, PriceKey)), Order::Asc),
-            PropertyOrder::PriceDesc => (Expr::col((Properties, PriceKey)), Order::Desc),
-            PropertyOrder::RatingDesc => (Expr::col((Properties, P::RatingAvg)), Order::Desc),
+        let (key, direction): (SimpleExpr, Direction) = match order {
+            PropertyOrder::Newest => (Expr::col((Properties, P::CreatedAt)), Direction::Desc),
+            PropertyOrder::PriceAsc => (Expr::col((Properties, PriceKey)), Direction::Asc),
+            PropertyOrder::PriceDesc => (Expr::col((Properties, PriceKey)), Direction::Desc),
+            PropertyOrder::RatingDesc => (Expr::col((Properties, P::RatingAvg)), Direction::Desc),
             PropertyOrder::Distance => match near {
-                Some(near) => (distance_sq(backend, near), Order::Asc),
+                Some(near) => (distance_sq(backend, near), Direction::Asc),
                 None => return Err(AppError::bad_input("orderBy", "DISTANCE needs filter.near")),
             },
         };
+        let sort = Sort::new([(key, direction)], P::Id);
         // Whatever the order, what its key is made of is read back for the
         // cursors.
         let key_columns: &[P] = match order {
@@ -745,72 +764,32 @@ impl PropertyService {
         if let Some(near) = near {
             query = query.column_as(distance_sq(backend, near), "distance_sq");
         }
-        if let Some(c) = &cursor {
-            let bound: SimpleExpr = match order {
-                PropertyOrder::Newest => Expr::val(
-                    serde_json::from_value::<DateTime<Utc>>(c.k.clone()).map_err(|_| {
-                        AppError::bad_input("after", "is not a cursor of this list")
-                    })?,
-                ),
-                PropertyOrder::PriceAsc | PropertyOrder::PriceDesc => {
-                    Expr::val(c.k.as_i64().ok_or_else(|| {
-                        AppError::bad_input("after", "is not a cursor of this list")
-                    })?)
-                }
-                PropertyOrder::RatingDesc | PropertyOrder::Distance => {
-                    Expr::val(c.k.as_f64().ok_or_else(|| {
-                        AppError::bad_input("after", "is not a cursor of this list")
-                    })?)
-                }
-            };
-            let row = Expr::tuple([key.clone(), Expr::col((Properties, P::Id))]);
-            let at = Expr::tuple([bound, Expr::val(c.id)]);
-            query = query.filter(match direction {
-                Order::Asc => row.gt(at),
-                _ => row.lt(at),
-            });
-        }
-        let total = if want_total {
-            // Only ids: the count can be read from an index alone.
-            let count_query = apply(&criteria, backend, Properties::find())
-                .select_only()
-                .column(P::Id);
-            Some(i64::try_from(count_query.count(&self.db).await?).unwrap_or(i64::MAX))
-        } else {
-            None
-        };
-        let statement = query
-            .order_by(key, direction.clone())
-            .order_by(P::Id, direction)
-            .limit(limit + 1)
-            .build(backend);
-        let mut found = self
+        // Only ids: the count can be read from an index alone.
+        let count_query = apply(&criteria, backend, Properties::find())
+            .select_only()
+            .column(P::Id);
+        let total = pagination::total(count_query, &self.db, want_total).await?;
+        let statement = window.select(query, &sort).build(backend);
+        let found = self
             .db
             .query_all_raw(statement)
             .await?
             .iter()
             .map(|r| layout.read(r))
             .collect::<Result<Vec<_>, _>>()?;
-        let has_next = found.len() as u64 > limit;
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let hosts = found.iter_mut().filter_map(|r| r.host.take()).collect();
-        let rows = found
-            .into_iter()
-            .map(|r| {
-                let cursor = encode_cursor(&Cursor {
-                    o: order_name(order).to_owned(),
-                    k: key_of(order, &r),
-                    id: r.row.id,
-                });
-                (cursor, r.row)
-            })
+        let mut page = window.page(found, |r| Cursor {
+            o: order_name(order).to_owned(),
+            k: key_of(order, r),
+            id: r.row.id,
+        });
+        let hosts = page
+            .items
+            .iter_mut()
+            .filter_map(|i| i.node.host.take())
             .collect();
         Ok(SearchPage {
-            rows,
+            page: page.map(|r| r.row).with_total(total),
             hosts,
-            has_next,
-            has_previous: cursor.is_some(),
-            total,
         })
     }
 }

@@ -1,11 +1,7 @@
 //! Wishlists: a user's saved listings.
 
-use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
-};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
 use uuid::Uuid;
 
 use super::{
@@ -15,29 +11,10 @@ use super::{
 use crate::{
     auth::actor::Actor,
     error::{AppError, AppResult},
-    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
+    pagination::{self, At, Direction, Page, Sort, Window},
 };
 
 use entity::saved_property::{Column as S, Entity as Saved};
-
-#[derive(Serialize, Deserialize)]
-struct Cursor {
-    at: DateTime<Utc>,
-    id: Uuid,
-}
-
-impl Position for Cursor {
-    fn is_stored(&self) -> bool {
-        stored_instant(&self.at)
-    }
-}
-
-pub struct SavedPage {
-    pub rows: Vec<(String, Uuid)>,
-    pub has_next: bool,
-    pub has_previous: bool,
-    pub total: Option<i64>,
-}
 
 impl PropertyService {
     async fn seen(&self, actor: Actor, id: Uuid) -> AppResult<entity::property::Model> {
@@ -73,19 +50,15 @@ impl PropertyService {
     }
 
     /// The actor's saved listings that they may still see, newest saved
-    /// first.
+    /// first: their ids.
     pub async fn saved(
         &self,
         actor: Actor,
         first: Option<i32>,
         after: Option<String>,
         want_total: bool,
-    ) -> AppResult<SavedPage> {
-        let limit = page_size(first, 20)?;
-        let cursor = after
-            .as_deref()
-            .map(|c| decode_cursor::<Cursor>("after", c))
-            .transpose()?;
+    ) -> AppResult<Page<Uuid>> {
+        let window = Window::forwards(first, 20, after.as_deref())?;
         let visible = if actor.is_admin() {
             Condition::all().add(Expr::cust("properties.deleted_at IS NULL"))
         } else {
@@ -104,42 +77,21 @@ impl PropertyService {
                     .to_owned(),
             ),
         );
-        let total = if want_total {
-            Some(i64::try_from(base.clone().count(&self.db).await?).unwrap_or(i64::MAX))
-        } else {
-            None
-        };
-        let mut query = base;
-        if let Some(c) = &cursor {
-            query = query.filter(
-                Expr::tuple([Expr::col(S::CreatedAt), Expr::col(S::PropertyId)])
-                    .lt(Expr::tuple([Expr::val(c.at), Expr::val(c.id)])),
-            );
-        }
-        let mut rows = query
-            .order_by_desc(S::CreatedAt)
-            .order_by_desc(S::PropertyId)
-            .limit(limit + 1)
+        let total = pagination::total(base.clone(), &self.db, want_total).await?;
+        let rows = window
+            .select(
+                base,
+                &Sort::new([(S::CreatedAt, Direction::Desc)], S::PropertyId),
+            )
             .all(&self.db)
             .await?;
-        let has_next = rows.len() as u64 > limit;
-        rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        Ok(SavedPage {
-            rows: rows
-                .into_iter()
-                .map(|r| {
-                    (
-                        encode_cursor(&Cursor {
-                            at: r.created_at,
-                            id: r.property_id,
-                        }),
-                        r.property_id,
-                    )
-                })
-                .collect(),
-            has_next,
-            has_previous: cursor.is_some(),
-            total,
-        })
+        let cursor = |r: &entity::saved_property::Model| At {
+            at: r.created_at,
+            id: r.property_id,
+        };
+        Ok(window
+            .page(rows, cursor)
+            .with_total(total)
+            .map(|r| r.property_id))
     }
 }

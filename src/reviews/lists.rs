@@ -1,20 +1,22 @@
 //! Pages of reviews: a listing's (NEWEST, HIGHEST, LOWEST) and an author's
 //! (newest first). One statement fetches a page for every parent of a list
-//! at once: `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY ...)`, which
-//! PostgreSQL and SQLite both run.
+//! at once (`pagination::Window::per_parent`).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, IdenStatic, Iterable};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryFilter, Value,
+    sea_query::{Alias, Expr, ExprTrait},
+};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::types::ReviewOrder;
 use crate::{
     error::AppResult,
-    graphql::connection::{Position, decode_cursor, encode_cursor, page_size, stored_instant},
+    pagination::{Direction, Key, Page, RANKED, Sort, Window, stored_instant},
 };
-use domain::infra::db::Placeholders;
-use entity::review::Model;
+use entity::review::{Column as R, Entity as Reviews, Model};
 
 /// An author's reviews show where their listing is public (a listing's own
 /// reviews show wherever the listing does).
@@ -35,17 +37,17 @@ impl Owner {
         }
     }
 
-    fn column(self) -> &'static str {
+    fn column(self) -> R {
         match self {
-            Self::Listing(_) => "property_id",
-            Self::Author(_) => "author_id",
+            Self::Listing(_) => R::PropertyId,
+            Self::Author(_) => R::AuthorId,
         }
     }
 }
 
 /// A position in a list: the sort key of the last review seen, and the
 /// order it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cursor {
     o: ReviewOrder,
     r: i32,
@@ -62,15 +64,30 @@ impl Cursor {
             id: row.id,
         }
     }
+}
 
-    pub fn encode(&self) -> String {
-        encode_cursor(self)
+impl Key for Cursor {
+    fn is_stored(&self) -> bool {
+        stored_instant(&self.at)
+    }
+
+    fn values(&self) -> Vec<Value> {
+        match self.o {
+            ReviewOrder::Newest => vec![self.at.into(), self.id.into()],
+            ReviewOrder::Highest | ReviewOrder::Lowest => {
+                vec![self.r.into(), self.at.into(), self.id.into()]
+            }
+        }
     }
 }
 
-impl Position for Cursor {
-    fn is_stored(&self) -> bool {
-        stored_instant(&self.at)
+/// What each order sorts by; ties are the newest first.
+fn sort(order: ReviewOrder) -> Sort {
+    let newest = (R::CreatedAt, Direction::Desc);
+    match order {
+        ReviewOrder::Newest => Sort::new([newest], R::Id),
+        ReviewOrder::Highest => Sort::new([(R::Rating, Direction::Desc), newest], R::Id),
+        ReviewOrder::Lowest => Sort::new([(R::Rating, Direction::Asc), newest], R::Id),
     }
 }
 
@@ -79,8 +96,7 @@ impl Position for Cursor {
 pub struct PageKey {
     pub owner: Owner,
     pub order: ReviewOrder,
-    pub limit: u64,
-    pub after: Option<Cursor>,
+    pub window: Window<Cursor>,
     /// Whether the reviews' authors are wanted too (fetched in the same
     /// statement).
     pub authors: bool,
@@ -95,37 +111,27 @@ impl PageKey {
         default: i32,
         after: Option<&str>,
     ) -> AppResult<Self> {
-        let limit = page_size(first, default)?;
-        let after = after
-            .map(|c| {
-                decode_cursor::<Cursor>("after", c).and_then(|c| {
-                    if c.o == order {
-                        Ok(c)
-                    } else {
-                        Err(crate::error::AppError::bad_input(
-                            "after",
-                            "is a cursor of another order; pass an endCursor from the same query",
-                        ))
-                    }
-                })
-            })
-            .transpose()?;
+        let window: Window<Cursor> = Window::forwards(first, default, after)?;
+        if window.cursor.is_some_and(|c| c.o != order) {
+            return Err(crate::error::AppError::bad_input(
+                "after",
+                "is a cursor of another order; pass an endCursor from the same query",
+            ));
+        }
         Ok(Self {
             owner,
             order,
-            limit,
-            after,
+            window,
             authors: false,
         })
     }
 
     /// What the keys of one statement share.
-    pub fn group(&self) -> (bool, ReviewOrder, u64, Option<Cursor>, bool) {
+    pub fn group(&self) -> (bool, ReviewOrder, Window<Cursor>, bool) {
         (
             matches!(self.owner, Owner::Listing(_)),
             self.order,
-            self.limit,
-            self.after.clone(),
+            self.window,
             self.authors,
         )
     }
@@ -133,90 +139,76 @@ impl PageKey {
 
 /// One owner's page: its reviews and, when asked for, their authors.
 #[derive(Debug, Clone, Default)]
-pub struct Page {
-    pub rows: Vec<Model>,
+pub struct ReviewPage {
+    pub page: Page<Model>,
     pub authors: Vec<entity::user::Model>,
 }
 
-/// Up to `limit + 1` reviews of each owner in `owners` (which share order,
-/// limit and cursor), in one statement, with their authors when `authors`;
-/// by owner, in page order.
+/// The page of each owner in `owners` (which share order and window), in
+/// one statement, with their authors when `authors`; by owner.
 pub async fn pages(
     conn: &impl ConnectionTrait,
     owners: &[Owner],
     order: ReviewOrder,
-    limit: u64,
-    after: Option<&Cursor>,
+    window: Window<Cursor>,
     authors: bool,
-) -> Result<Vec<(Uuid, Page)>, DbErr> {
+) -> Result<Vec<(Uuid, ReviewPage)>, DbErr> {
     let Some(first) = owners.first() else {
         return Ok(Vec::new());
     };
-    let mut p = Placeholders::new(conn.get_database_backend());
-    let column = first.column();
-    let ids: Vec<String> = owners.iter().map(|o| p.bind(o.id())).collect();
-    let sort = match order {
-        ReviewOrder::Newest => "created_at DESC, id DESC",
-        ReviewOrder::Highest => "rating DESC, created_at DESC, id DESC",
-        ReviewOrder::Lowest => "rating ASC, created_at DESC, id DESC",
-    };
-    let mut filter = format!("{column} IN ({})", ids.join(", "));
+    let parent = first.column();
+    let mut reviews = Reviews::find().filter(parent.is_in(owners.iter().map(|o| o.id())));
     if let Owner::Author(_) = first {
-        filter = format!("{filter} AND {LISTED}");
+        reviews = reviews.filter(Expr::cust(LISTED));
     }
-    if let Some(c) = after {
-        // Placeholders are bound in the order they appear in the text
-        // (SQLite's `?` are positional).
-        let rating = match order {
-            ReviewOrder::Newest => None,
-            ReviewOrder::Highest => Some("<"),
-            ReviewOrder::Lowest => Some(">"),
+    let mut statement = window.per_parent(reviews, &sort(order), parent);
+    // The authors' public columns follow the review's and its page_row
+    // (read by position), prefixed with `u_` (no clash with the review's
+    // own `id`, `created_at`...).
+    let author_at = R::iter().count() + 1;
+    if authors {
+        let u = Alias::new("u");
+        statement.join_as(
+            JoinType::InnerJoin,
+            entity::user::Entity,
+            u.clone(),
+            Expr::col((u.clone(), entity::user::Column::Id))
+                .equals((Alias::new(RANKED), R::AuthorId)),
+        );
+        for c in entity::user::Column::iter().filter(|c| entity::user::PUBLIC.contains(*c as usize))
+        {
+            statement.expr_as(
+                Expr::col((u.clone(), c)),
+                Alias::new(format!("u_{}", c.as_str())),
+            );
         }
-        .map(|beyond| (beyond, p.bind(c.r), p.bind(c.r)));
-        let (at1, at2, id) = (p.bind(c.at), p.bind(c.at), p.bind(c.id));
-        let newer = format!("(created_at < {at1} OR (created_at = {at2} AND id < {id}))");
-        let cond = match rating {
-            None => newer,
-            Some((beyond, r1, r2)) => {
-                format!("(rating {beyond} {r1} OR (rating = {r2} AND {newer}))")
-            }
-        };
-        filter = format!("{filter} AND {cond}");
     }
-    let take = i64::try_from(limit + 1).unwrap_or(i64::MAX);
-    // The authors' columns come first (read by position), prefixed with
-    // `u_` (no clash with the review's own `id`, `created_at`...).
-    let (author_columns, author_join) = if authors {
-        let columns: Vec<String> = entity::user::Column::iter()
-            .filter(|c| entity::user::PUBLIC.contains(*c as usize))
-            .map(|c| format!("u.{0} AS u_{0}, ", c.as_str()))
-            .collect();
-        (columns.concat(), " JOIN users u ON u.id = ranked.author_id")
-    } else {
-        (String::new(), "")
-    };
-    let sql = format!(
-        "SELECT {author_columns}ranked.* FROM (SELECT reviews.*, ROW_NUMBER() OVER (PARTITION BY {column} ORDER BY {sort}) AS page_row \
-         FROM reviews WHERE {filter}) ranked{author_join} WHERE page_row <= {take} ORDER BY ranked.{column}, page_row"
-    );
-    let rows = conn.query_all_raw(p.statement(sql)).await?;
-    let mut out: Vec<(Uuid, Page)> = owners.iter().map(|o| (o.id(), Page::default())).collect();
-    for found in rows {
+    let mut out: Vec<(Uuid, Vec<Model>, Vec<entity::user::Model>)> = owners
+        .iter()
+        .map(|o| (o.id(), Vec::new(), Vec::new()))
+        .collect();
+    for found in conn.query_all(&statement).await? {
         let row = Model::from_query_result(&found, "")?;
         let owner = match first {
             Owner::Listing(_) => row.property_id,
             Owner::Author(_) => row.author_id,
         };
-        if let Some((_, page)) = out.iter_mut().find(|(id, _)| *id == owner) {
+        if let Some((_, rows, users)) = out.iter_mut().find(|(id, _, _)| *id == owner) {
             if authors {
-                page.authors.push(entity::user::Model::some_at(
+                users.push(entity::user::Model::some_at(
                     &found,
-                    0,
+                    author_at,
                     entity::user::PUBLIC,
                 )?);
             }
-            page.rows.push(row);
+            rows.push(row);
         }
     }
-    Ok(out)
+    Ok(out
+        .into_iter()
+        .map(|(owner, rows, authors)| {
+            let page = window.page(rows, |r| Cursor::of(order, r));
+            (owner, ReviewPage { page, authors })
+        })
+        .collect())
 }

@@ -13,18 +13,17 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::lists::{Page, PageKey, pages};
+use super::lists::{PageKey, ReviewPage, pages};
 use crate::properties::loaders::cached;
 use entity::review::{Column as R, Entity as Reviews, Model};
 
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 
-/// Pages of reviews: up to `limit + 1` rows each (the extra one tells
-/// whether there is a next page).
+/// Pages of reviews, those of a whole list of owners in one statement.
 pub struct ReviewPageLoader(pub DatabaseConnection);
 
 impl Loader<PageKey> for ReviewPageLoader {
-    type Value = Page;
+    type Value = ReviewPage;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[PageKey]) -> Rows<PageKey, Self::Value> {
@@ -33,11 +32,11 @@ impl Loader<PageKey> for ReviewPageLoader {
             groups.entry(key.group()).or_default().push(key);
         }
         let mut out = HashMap::with_capacity(keys.len());
-        for ((_, order, limit, after, authors), keys) in groups {
+        for ((_, order, window, authors), keys) in groups {
             let owners: Vec<_> = keys.iter().map(|k| k.owner).collect();
-            let found = pages(&self.0, &owners, order, limit, after.as_ref(), authors).await?;
-            for (key, (_, rows)) in keys.into_iter().zip(found) {
-                out.insert(key.clone(), rows);
+            let found = pages(&self.0, &owners, order, window, authors).await?;
+            for (key, (_, page)) in keys.into_iter().zip(found) {
+                out.insert(key.clone(), page);
             }
         }
         Ok(out)

@@ -6,14 +6,14 @@ use async_graphql::Context;
 use uuid::Uuid;
 
 use super::{
-    ReviewConnection, ReviewEdge,
-    lists::{Cursor, Owner, Page, PageKey},
+    ReviewConnection,
+    lists::{Owner, PageKey, ReviewPage},
     loaders::{ReviewOfBookingLoader, ReviewPageLoader, WrittenCountLoader},
     types::{Review, ReviewOrder},
 };
 use crate::{
     error::{AppError, GraphqlResult as _},
-    graphql::connection::PageInfo,
+    graphql::connection::connection,
     properties::{
         queries::{feed_users, wants_total},
         resolvers::loader,
@@ -26,35 +26,17 @@ async fn page(
     mut key: PageKey,
     total: Option<i64>,
 ) -> async_graphql::Result<ReviewConnection> {
-    let limit = usize::try_from(key.limit).unwrap_or(usize::MAX);
     let look = ctx.look_ahead();
     key.authors = look.field("nodes").field("author").exists()
         || look.field("edges").field("node").field("author").exists();
-    let Page { mut rows, authors } = loader::<ReviewPageLoader>(ctx)?
-        .load_one(key.clone())
+    let ReviewPage { page, authors } = loader::<ReviewPageLoader>(ctx)?
+        .load_one(key)
         .await
         .map_err(AppError::from)
         .extend()?
         .unwrap_or_default();
     feed_users(ctx, authors).await?;
-    let has_next = rows.len() > limit;
-    rows.truncate(limit);
-    let edges: Vec<ReviewEdge> = rows
-        .into_iter()
-        .map(|row| ReviewEdge {
-            cursor: Cursor::of(key.order, &row).encode(),
-            node: row.into(),
-        })
-        .collect();
-    Ok(ReviewConnection {
-        page_info: PageInfo::of(
-            has_next,
-            key.after.is_some(),
-            edges.iter().map(|e| e.cursor.as_str()),
-        ),
-        edges,
-        total_count: total,
-    })
+    Ok(connection(page.with_total(total)))
 }
 
 /// `Property.reviews`. The count is the listing's review count, kept with

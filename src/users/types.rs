@@ -10,15 +10,15 @@ use crate::{
     error::{AppError, GraphqlResult as _},
     graphql::{
         ServicesExt,
-        connection::page_size,
+        connection::primed,
         ids::{self, NodeType},
         scalars::DateTime,
     },
+    pagination::{Page, page_size},
     properties::{
         PropertyConnection,
-        listings::ListingsPage,
         loaders::ListingsCountLoader,
-        queries::{connection, prime, wants_total},
+        queries::{prime, wants_total},
         resolvers::loader,
     },
 };
@@ -169,7 +169,7 @@ impl User {
         #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<PropertyConnection> {
-        page_size(first, 20).extend()?;
+        page_size("first", first, 20).extend()?;
         let all_statuses = self.may_see_private(ctx).await?;
         // A page asked only for its count (a host card's "12 listings")
         // needs no listing rows: the count is batched across hosts.
@@ -181,10 +181,8 @@ impl User {
                 .await
                 .extend()?
         } else {
-            ListingsPage::default()
+            Page::default()
         };
-        let rows: Vec<_> = page.rows.iter().map(|(_, r)| r.clone()).collect();
-        prime(ctx, &rows).await?;
         let total = if !wants_total(ctx) {
             None
         } else if !all_statuses {
@@ -198,12 +196,7 @@ impl User {
                 .extend()?;
             Some(count.unwrap_or(0))
         };
-        Ok(connection(
-            page.rows,
-            page.has_next,
-            page.has_previous,
-            total,
-        ))
+        primed(page.with_total(total), async |rows| prime(ctx, rows).await).await
     }
 
     /// Average overall rating across this host's properties; null when none is reviewed.
