@@ -20,12 +20,13 @@ use crate::{
     seed::{self, SeedOptions},
     startup::{Application, shutdown_signal},
     telemetry,
-    users::{Role, UserService},
+    users::UserService,
 };
 
 use domain::config::{Config, Environment};
 
 use domain::infra::db::{self, MigrationStep};
+use domain::kernel::actor::Role;
 
 #[derive(Parser)]
 #[command(

@@ -14,7 +14,6 @@ pub mod http;
 pub mod jobs;
 pub mod messaging;
 pub mod notifications;
-pub mod pagination;
 pub mod payments;
 pub mod properties;
 pub mod ratelimit;

@@ -1,7 +1,7 @@
 //! Roost's rules, without GraphQL or HTTP.
 //!
 //! Floors, each using only those below it: `config` (a leaf), `kernel`
-//! (errors, money), `infra` (database, Redis, caches, events), then the
+//! (who acts, errors, money, keyset pages), `infra` (database, Redis, caches, events), then the
 //! domains. The API crate at the top of the repository puts GraphQL and
 //! HTTP on top.
 

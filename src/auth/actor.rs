@@ -9,39 +9,16 @@
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::Context;
+use domain::kernel::actor::Actor;
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 use sea_orm::EntityTrait;
-use uuid::Uuid;
 
 use super::viewer::ViewerExt;
 use crate::{
     error::{AppError, GraphqlError as _},
     graphql::ServicesExt,
-    users::{Role, User},
+    users::User,
 };
-
-/// Who is acting, with the role they have now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: Uuid,
-    pub role: Role,
-}
-
-impl Actor {
-    pub fn is_admin(self) -> bool {
-        self.role == Role::Admin
-    }
-
-    /// Hosts and admins may create listings.
-    pub fn can_host(self) -> bool {
-        matches!(self.role, Role::Host | Role::Admin)
-    }
-
-    /// The owner of something, or an admin.
-    pub fn owns_or_admin(self, owner: Uuid) -> bool {
-        self.user_id == owner || self.is_admin()
-    }
-}
 
 type Lookup = Shared<BoxFuture<'static, Result<Option<User>, Arc<sea_orm::DbErr>>>>;
 

@@ -12,11 +12,12 @@ use super::{
 use crate::{
     error::{AppError, AppResult},
     users::{
-        Role, User,
+        User,
         fields::{Email, NewPassword, PersonName, PhoneNumber},
     },
 };
 use domain::infra::db::begin_write;
+use domain::kernel::actor::Role;
 
 /// A registration whose every field is valid.
 pub struct Registration {
@@ -31,7 +32,7 @@ pub struct Registration {
 impl Registration {
     /// Field paths are relative to the input object (`email`, `role`).
     pub fn parse(f: RegisterInput) -> AppResult<Self> {
-        let role = match f.role.unwrap_or(Role::Guest) {
+        let role = match f.role.map(Role::from).unwrap_or(Role::Guest) {
             Role::Admin => {
                 return Err(AppError::bad_input(
                     "role",

@@ -5,7 +5,7 @@ use async_graphql::{InputObject, SimpleObject};
 use super::service::SessionTokens;
 use crate::{
     graphql::scalars::DateTime,
-    users::{Role, User},
+    users::{RoleValue, User},
 };
 
 #[derive(SimpleObject)]
@@ -43,7 +43,7 @@ pub struct RegisterInput {
     pub last_name: String,
     pub phone_number: Option<String>,
     /// GUEST (default) or HOST. ADMIN cannot be chosen.
-    pub role: Option<Role>,
+    pub role: Option<RoleValue>,
 }
 
 #[derive(InputObject)]

@@ -11,10 +11,10 @@ use super::{
     types::Booking,
 };
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     properties::calendar::today,
 };
+use domain::kernel::actor::Actor;
 
 const REASON_MAX: usize = 500;
 

@@ -13,10 +13,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{service::BookingService, types::BookingStatus};
-use crate::{
-    error::AppResult,
-    pagination::{self, Direction, Key, Page, Sort, Window, stored_date},
-};
+use crate::error::AppResult;
+use domain::kernel::page::{self, Direction, Key, Page, Sort, Window, stored_date};
 use entity::booking::{Column as B, Entity as Bookings, Model};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,7 +147,7 @@ impl BookingService {
         want_total: bool,
     ) -> AppResult<Page<Model>> {
         let window = Window::forwards(first, 20, after.as_deref())?;
-        let total = pagination::total(base(owner, status), &self.db, want_total).await?;
+        let total = page::total(base(owner, status), &self.db, want_total).await?;
         let rows = window
             .select(base(owner, status), &sort())
             .all(&self.db)

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 use uuid::Uuid;
 
 use super::lists::{ListingPageKey, listing_pages};
-use crate::pagination::Page;
+use domain::kernel::page::Page;
 
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 

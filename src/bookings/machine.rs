@@ -51,10 +51,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::{
-    auth::actor::Actor,
-    error::{AppError, AppResult},
-};
+use crate::error::{AppError, AppResult};
+use domain::kernel::actor::Actor;
 use entity::booking::{BookingStatus as S, Model};
 
 /// Who applies an event: a role a person plays on the booking, or the
@@ -517,7 +515,7 @@ mod tests {
     use sea_orm::{ActiveEnum, Iterable};
 
     use super::*;
-    use crate::users::Role;
+    use domain::kernel::actor::Role;
 
     const BEGIN: &str = "<!-- The table below is TABLE, rendered by tests::the_doc_is_the_table; edit TABLE, not this. -->";
     const END: &str = "<!-- End of TABLE. -->";

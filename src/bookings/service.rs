@@ -21,7 +21,6 @@ use super::{
     types::Booking,
 };
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
     notifications::{self, NewNotification, Recorded, record},
@@ -31,6 +30,7 @@ use crate::{
         types::Property,
     },
 };
+use domain::kernel::actor::Actor;
 use domain::{
     config::BookingWindows,
     infra::db::begin_write,

@@ -1,12 +1,12 @@
 //! Relay cursor connections (RULES.md section 10): opaque cursors, `nodes`
 //! equal to the edges' nodes, exact `totalCount`. Every list resolver
 //! makes its connection of a [`Page`] with [`connection`]; reading the page
-//! (cursors, page sizes, statements) is `crate::pagination`'s.
+//! (cursors, page sizes, statements) is `domain::kernel::page`'s.
 
 use async_graphql::SimpleObject;
 
-pub use crate::pagination::MAX_PAGE;
-use crate::pagination::Page;
+pub use domain::kernel::page::MAX_PAGE;
+use domain::kernel::page::Page;
 
 #[derive(SimpleObject, Debug, Clone, Default)]
 pub struct PageInfo {

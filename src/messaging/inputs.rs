@@ -6,10 +6,10 @@ use uuid::Uuid;
 
 use super::body::MessageBody;
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     graphql::ids::{NodeType, decode_as},
 };
+use domain::kernel::actor::Actor;
 
 pub const CONVERSATION_NOT_FOUND: &str = "Conversation not found";
 pub const USER_NOT_FOUND: &str = "User not found";

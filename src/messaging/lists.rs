@@ -8,10 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::service::MessagingService;
-use crate::{
-    error::AppResult,
-    pagination::{self, Direction, Key, Page, Sort, Window, stored_instant},
-};
+use crate::error::AppResult;
+use domain::kernel::page::{self, Direction, Key, Page, Sort, Window, stored_instant};
 use entity::{
     conversation::{Column as C, Entity as Conversations, Model},
     conversation_participant::{Column as P, Entity as Participants},
@@ -47,7 +45,7 @@ impl MessagingService {
     ) -> AppResult<Page<Model>> {
         let window = Window::forwards(first, 20, after.as_deref())?;
         let mine = || Participants::find().filter(P::UserId.eq(user_id));
-        let total = pagination::total(mine(), self.db(), want_total).await?;
+        let total = page::total(mine(), self.db(), want_total).await?;
         let sort = Sort::new([(P::UpdatedAt, Direction::Desc)], P::ConversationId);
         let ids: Vec<(Uuid, DateTime<Utc>)> = window
             .select(mine(), &sort)

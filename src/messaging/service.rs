@@ -19,12 +19,12 @@ use super::inputs::{
     CONVERSATION_NOT_FOUND, NewMessage, PROPERTY_NOT_FOUND, Target, USER_NOT_FOUND,
 };
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     jobs::Jobs,
     notifications::{self, Kind, NewNotification, record},
     properties::PropertyService,
 };
+use domain::kernel::actor::Actor;
 use domain::{
     infra::db::begin_write,
     infra::events::{Event, EventBus, MessageSent},

@@ -7,10 +7,9 @@ use sea_orm::Value;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    error::AppResult,
-    pagination::{self, Direction, Key, Sort, stored_instant},
-};
+use crate::error::AppResult;
+
+use domain::kernel::page::{self, Direction, Key, Sort, stored_instant};
 use entity::message::{Column as M, Model};
 
 /// Messages in a page when neither `first` nor `last` is given: the newest 20.
@@ -45,9 +44,9 @@ impl Key for Position {
 }
 
 /// A page of one conversation's messages, as asked.
-pub type Window = pagination::Window<Position>;
+pub type Window = page::Window<Position>;
 
-/// Checks the four arguments (see [`pagination::Window::parse`]).
+/// Checks the four arguments (see [`page::Window::parse`]).
 pub fn parse(
     first: Option<i32>,
     after: Option<&str>,

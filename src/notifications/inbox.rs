@@ -9,10 +9,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    error::AppResult,
-    pagination::{self, Direction, Key, MAX_PAGE, Page, Sort, Window, stored_instant},
-};
+use crate::error::AppResult;
+
+use domain::kernel::page::{self, Direction, Key, MAX_PAGE, Page, Sort, Window, stored_instant};
 use entity::notification::{Column as N, Entity as Notifications, Model};
 
 #[derive(Serialize, Deserialize)]
@@ -69,7 +68,7 @@ impl NotificationService {
         want_total: bool,
     ) -> AppResult<Page<Model>> {
         let window = Window::forwards(first, 20, after.as_deref())?;
-        let total = pagination::total(base(user_id, unread_only), &self.db, want_total).await?;
+        let total = page::total(base(user_id, unread_only), &self.db, want_total).await?;
         let rows = window
             .select(
                 base(user_id, unread_only),

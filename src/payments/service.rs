@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 use super::provider::{Authorization, AuthorizeRequest, Provider, ProviderError};
 use crate::{
-    auth::actor::Actor,
     bookings::{
         BookingService,
         machine::{self, By, Event, Facts},
@@ -29,6 +28,7 @@ use crate::{
     jobs::{Job, Jobs},
     notifications::{self, Kind, NewNotification, record},
 };
+use domain::kernel::actor::Actor;
 use domain::{
     infra::db::begin_write,
     kernel::money::{Amount, Currency},

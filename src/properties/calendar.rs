@@ -18,13 +18,13 @@ use super::{
     validation::money,
 };
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     graphql::{
         ids::{NodeType, decode_as},
         scalars::Date,
     },
 };
+use domain::kernel::actor::Actor;
 use domain::{infra::db::begin_write, kernel::money::Currency};
 
 /// Longest range a calendar read or write may cover.

@@ -4,10 +4,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::service::PropertyService;
-use crate::{
-    error::AppResult,
-    pagination::{At, Direction, Page, Sort, Window},
-};
+use crate::error::AppResult;
+use domain::kernel::page::{At, Direction, Page, Sort, Window};
 
 use entity::property::{Column as P, Entity as Properties, Model};
 

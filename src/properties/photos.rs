@@ -10,11 +10,11 @@ use uuid::Uuid;
 
 use super::{calendar::lock_property, service::PropertyService};
 use crate::{
-    auth::actor::Actor,
     error::{AppError, AppResult},
     storage::Storage,
 };
 use domain::infra::db::begin_write;
+use domain::kernel::actor::Actor;
 
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 /// The widest and tallest photo, in pixels (RULES §20): a larger one would

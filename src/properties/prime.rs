@@ -18,7 +18,6 @@ use super::{
     resolvers::loader,
 };
 use crate::{
-    auth::actor::Actor,
     bookings::{lists::ListingPageKey, loaders::ListingBookingsLoader, types::BookingStatus},
     error::{AppError, GraphqlError as _},
     graphql::scalars::Date,
@@ -28,6 +27,7 @@ use crate::{
         loaders::ReviewPageLoader,
     },
 };
+use domain::kernel::actor::Actor;
 
 /// The fields of a listing that read which nights are held, with their
 /// arguments for the range's first day and its end: each is loaded here for

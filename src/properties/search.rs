@@ -26,10 +26,8 @@ use super::{
     types::PropertyType,
     validation::{MAX_PRICE, search_key},
 };
-use crate::{
-    error::{AppError, AppResult},
-    pagination::{self, Direction, Key, Page, Sort, Window, page_size, stored_instant},
-};
+use crate::error::{AppError, AppResult};
+use domain::kernel::page::{self, Direction, Key, Page, Sort, Window, page_size, stored_instant};
 use domain::{
     infra::db::custom_sql,
     kernel::money::{Currency, MAX_EXPONENT},
@@ -720,7 +718,7 @@ impl PropertyService {
         };
         let cursor = after
             .as_deref()
-            .map(|c| pagination::decode::<Cursor>("after", c))
+            .map(|c| page::decode::<Cursor>("after", c))
             .transpose()?
             .filter(|c| c.o == order_name(order));
         if after.is_some() && cursor.is_none() {
@@ -768,7 +766,7 @@ impl PropertyService {
         let count_query = apply(&criteria, backend, Properties::find())
             .select_only()
             .column(P::Id);
-        let total = pagination::total(count_query, &self.db, want_total).await?;
+        let total = page::total(count_query, &self.db, want_total).await?;
         let statement = window.select(query, &sort).build(backend);
         let found = self
             .db

@@ -14,10 +14,8 @@ use super::{
     types::{ListingStatus, Property},
     validation::{NewProperty, PropertyPatch, search_key},
 };
-use crate::{
-    auth::actor::Actor,
-    error::{AppError, AppResult},
-};
+use crate::error::{AppError, AppResult};
+use domain::kernel::actor::Actor;
 use domain::{config::Fees, infra::db::begin_write, kernel::money::Currency};
 
 pub const NOT_FOUND: &str = "Property not found";

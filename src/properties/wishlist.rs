@@ -8,11 +8,9 @@ use super::{
     service::{NOT_FOUND, PropertyService, may_see},
     types::Property,
 };
-use crate::{
-    auth::actor::Actor,
-    error::{AppError, AppResult},
-    pagination::{self, At, Direction, Page, Sort, Window},
-};
+use crate::error::{AppError, AppResult};
+use domain::kernel::actor::Actor;
+use domain::kernel::page::{self, At, Direction, Page, Sort, Window};
 
 use entity::saved_property::{Column as S, Entity as Saved};
 
@@ -77,7 +75,7 @@ impl PropertyService {
                     .to_owned(),
             ),
         );
-        let total = pagination::total(base.clone(), &self.db, want_total).await?;
+        let total = page::total(base.clone(), &self.db, want_total).await?;
         let rows = window
             .select(
                 base,

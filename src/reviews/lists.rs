@@ -1,6 +1,6 @@
 //! Pages of reviews: a listing's (NEWEST, HIGHEST, LOWEST) and an author's
 //! (newest first). One statement fetches a page for every parent of a list
-//! at once (`pagination::Window::per_parent`).
+//! at once (`page::Window::per_parent`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -12,10 +12,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::types::ReviewOrder;
-use crate::{
-    error::AppResult,
-    pagination::{Direction, Key, Page, RANKED, Sort, Window, stored_instant},
-};
+use crate::error::AppResult;
+use domain::kernel::page::{Direction, Key, Page, RANKED, Sort, Window, stored_instant};
 use entity::review::{Column as R, Entity as Reviews, Model};
 
 /// An author's reviews show where their listing is public (a listing's own

@@ -19,7 +19,6 @@ use super::{
     types::Review,
 };
 use crate::{
-    auth::actor::Actor,
     bookings::{self, messages::Text},
     error::{AppError, AppResult},
     jobs::Jobs,
@@ -211,6 +210,7 @@ fn already_responded() -> AppError {
     AppError::Conflict("This review already has a response".into())
 }
 
+use domain::kernel::actor::Actor;
 use entity::booking::Entity as Bookings;
 
 async fn listing_title(conn: &impl ConnectionTrait, property_id: Uuid) -> AppResult<String> {

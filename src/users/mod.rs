@@ -11,4 +11,4 @@ pub use loader::UserLoader;
 pub use mutations::UserMutation;
 pub use queries::UserQuery;
 pub use service::UserService;
-pub use types::{Role, User};
+pub use types::{RoleValue, User};

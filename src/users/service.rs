@@ -11,9 +11,10 @@ use uuid::Uuid;
 use super::{
     fields::{Email, PersonName, PhoneNumber, parse_avatar_url, parse_bio},
     mutations::UpdateProfileInput,
-    types::{Role, User},
+    types::User,
 };
 use crate::error::{AppError, AppResult};
+use domain::kernel::actor::Role;
 
 /// A validated profile change: `None` leaves a field as it is; for the
 /// optional fields `Some(None)` clears it.

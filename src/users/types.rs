@@ -14,7 +14,6 @@ use crate::{
         ids::{self, NodeType},
         scalars::DateTime,
     },
-    pagination::{Page, page_size},
     properties::{
         PropertyConnection,
         loaders::ListingsCountLoader,
@@ -22,33 +21,18 @@ use crate::{
         resolvers::loader,
     },
 };
+use domain::kernel::{
+    actor::Role,
+    page::{Page, page_size},
+};
 
 /// What a user may do.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Role {
+#[graphql(name = "Role", remote = "domain::kernel::actor::Role")]
+pub enum RoleValue {
     Guest,
     Host,
     Admin,
-}
-
-impl From<entity::user::Role> for Role {
-    fn from(role: entity::user::Role) -> Self {
-        match role {
-            entity::user::Role::Guest => Self::Guest,
-            entity::user::Role::Host => Self::Host,
-            entity::user::Role::Admin => Self::Admin,
-        }
-    }
-}
-
-impl From<Role> for entity::user::Role {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Guest => Self::Guest,
-            Role::Host => Self::Host,
-            Role::Admin => Self::Admin,
-        }
-    }
 }
 
 /// The fields of a `PropertyConnection` that need the page's rows; a
@@ -146,8 +130,8 @@ impl User {
         })
     }
 
-    async fn role(&self) -> Role {
-        self.role
+    async fn role(&self) -> RoleValue {
+        self.role.into()
     }
 
     async fn bio(&self) -> Option<&str> {

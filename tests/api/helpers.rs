@@ -362,7 +362,7 @@ impl TestApp {
             .await
             .expect("connect");
         roost::users::UserService::new(db)
-            .set_role(email, roost::users::Role::Admin)
+            .set_role(email, domain::kernel::actor::Role::Admin)
             .await
             .expect("set role");
     }

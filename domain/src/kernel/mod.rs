@@ -1,4 +1,6 @@
-//! The types every domain speaks: errors and money.
+//! The types every domain speaks: who acts, errors, money, pages.
 
+pub mod actor;
 pub mod error;
 pub mod money;
+pub mod page;

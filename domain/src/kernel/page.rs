@@ -23,7 +23,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use super::error::{AppError, AppResult};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
