@@ -165,7 +165,7 @@ impl From<CliRole> for Role {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let command = cli.command.unwrap_or(Command::Serve(ServeArgs::default()));
     if let Command::Schema = command {
-        print!("{}", crate::graphql::sdl());
+        print!("{}", crate::schema::sdl());
         return Ok(());
     }
     let config = Config::load(cli.config)?;

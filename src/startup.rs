@@ -12,13 +12,14 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::AuthService,
     bookings::BookingService,
-    graphql::{Services, build_schema, replica::ReadReplica},
+    graphql::{Services, replica::ReadReplica},
     http,
     jobs::{self, Jobs, worker::Handlers},
     messaging::MessagingService,
     notifications::NotificationService,
     notifications::email::Mailer,
     payments::{PaymentService, Provider, simulated::Simulated, stripe::Stripe},
+    pipeline::build_schema,
     properties::{
         PropertyService,
         catalogue::Catalogue,
@@ -125,7 +126,7 @@ impl Application {
             read_replica,
             hub.clone(),
             rate_limits.clone(),
-            crate::graphql::pipeline::ResponseCache {
+            crate::pipeline::ResponseCache {
                 cache: config.response_cache.map(|c| {
                     domain::infra::cache::ResponseCache::new(
                         redis.clone(),

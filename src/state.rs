@@ -7,9 +7,8 @@ use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    auth::AuthService, bookings::BookingService, graphql::pipeline::Pipeline, jobs::Jobs,
-    jobs::worker::Handlers, notifications::email::Mailer, payments::PaymentService,
-    storage::Storage,
+    auth::AuthService, bookings::BookingService, jobs::Jobs, jobs::worker::Handlers,
+    notifications::email::Mailer, payments::PaymentService, pipeline::Pipeline, storage::Storage,
 };
 
 use domain::config::Config;

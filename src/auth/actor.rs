@@ -22,7 +22,7 @@ use crate::{
 
 type Lookup = Shared<BoxFuture<'static, Result<Option<User>, Arc<sea_orm::DbErr>>>>;
 
-/// Put in every operation's data by `graphql::pipeline::RequestScope`.
+/// Put in every operation's data by `pipeline::RequestScope`.
 #[derive(Default)]
 pub struct ViewerCache(OnceLock<Lookup>);
 

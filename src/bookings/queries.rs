@@ -6,6 +6,8 @@ use super::{
     loaders::{CurrentPaymentLoader, ListingOfBookingLoader},
     types::{Booking, BookingStatus},
 };
+use crate::graphql::context::loader;
+use crate::graphql::context::wants_total;
 use crate::{
     auth::actor::{actor, require_actor},
     error::{AppError, GraphqlError as _, GraphqlResult as _},
@@ -14,7 +16,6 @@ use crate::{
         connection::primed,
         ids::{NodeType, decode_as},
     },
-    properties::{queries::wants_total, resolvers::loader},
     users::UserLoader,
 };
 

@@ -6,6 +6,7 @@ use super::{
     loaders::{BookingLoader, CurrentPaymentLoader, ListingOfBookingLoader},
     types::{Booking, BookingStatus},
 };
+use crate::graphql::context::loader;
 use crate::{
     error::{AppError, GraphqlResult as _},
     graphql::{
@@ -13,7 +14,7 @@ use crate::{
         money::Money,
         scalars::{Date, DateTime},
     },
-    properties::{Property, pricing::PriceQuote, resolvers::loader},
+    properties::{Property, pricing::PriceQuote},
     users::{User, loader::load_user},
 };
 use domain::kernel::money::Currency;

@@ -121,13 +121,12 @@ impl NodeQuery {
             }
             (NodeType::Review, Some(uuid)) => {
                 // Reviews are public where their listing is.
-                let row = crate::properties::resolvers::loader::<
-                    crate::reviews::loaders::ReviewLoader,
-                >(ctx)?
-                .load_one(uuid)
-                .await
-                .map_err(AppError::from)
-                .extend()?;
+                let row =
+                    crate::graphql::context::loader::<crate::reviews::loaders::ReviewLoader>(ctx)?
+                        .load_one(uuid)
+                        .await
+                        .map_err(AppError::from)
+                        .extend()?;
                 match row {
                     Some(row) if visible_property(ctx, row.property_id).await?.is_some() => {
                         Some(Node::Review(Review::from(row)))

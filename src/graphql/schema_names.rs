@@ -53,7 +53,7 @@ fn args(values: &[async_graphql::Positioned<InputValueDefinition>]) -> BTreeMap<
 impl SchemaNames {
     /// The names of the schema the server runs (`roost schema` prints it).
     pub fn served() -> Self {
-        Self::from_sdl(&super::sdl())
+        Self::from_sdl(&crate::schema::sdl())
     }
 
     pub fn from_sdl(sdl: &str) -> Self {

@@ -31,7 +31,7 @@ use super::{
     negotiate::{MediaType, negotiate, wants_html},
     playground, websocket,
 };
-use crate::{auth::ClientInfo, error::code, graphql::pipeline::is_request_error, state::AppState};
+use crate::{auth::ClientInfo, error::code, pipeline::is_request_error, state::AppState};
 
 /// Operations per batch.
 pub const MAX_BATCH: usize = 10;
@@ -477,7 +477,7 @@ impl Serialize for Body {
 fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&str>) -> Response {
     let cache_header = response
         .http_headers
-        .get(crate::graphql::pipeline::CACHE_HEADER)
+        .get(crate::pipeline::CACHE_HEADER)
         .cloned();
     let has_code = |wanted: &str| {
         is_request_error(&response)
@@ -518,7 +518,7 @@ fn single_response(media: MediaType, response: GqlResponse, request_id: Option<&
 fn with_cache_header(response: &mut Response, value: Option<HeaderValue>) {
     if let Some(value) = value {
         response.headers_mut().insert(
-            HeaderName::from_static(crate::graphql::pipeline::CACHE_HEADER),
+            HeaderName::from_static(crate::pipeline::CACHE_HEADER),
             value,
         );
     }

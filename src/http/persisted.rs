@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     error::code,
-    graphql::pipeline::{Pipeline, is_request_error},
+    pipeline::{Pipeline, is_request_error},
 };
 
 use domain::config::{PersistedMode, PersistedQueriesConfig};

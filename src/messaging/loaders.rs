@@ -17,7 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::window::Window;
-use crate::properties::loaders::cached;
+use crate::graphql::context::cached;
 
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
 

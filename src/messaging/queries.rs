@@ -5,6 +5,8 @@ use super::{
     loaders::{MessageLoader, ParticipantsLoader},
     types::Conversation,
 };
+use crate::graphql::context::loader;
+use crate::graphql::context::wants_total;
 use crate::{
     auth::actor::{actor, require_actor},
     error::{AppError, GraphqlResult as _},
@@ -13,7 +15,7 @@ use crate::{
         connection::primed,
         ids::{NodeType, decode_as},
     },
-    properties::{loaders::PropertyLoader, queries::wants_total, resolvers::loader},
+    properties::loaders::PropertyLoader,
     users::UserLoader,
 };
 

@@ -13,11 +13,12 @@ use super::{
     types::{Conversation, Message},
     window::{self, Position},
 };
+use crate::graphql::context::loader;
 use crate::{
     auth::actor::actor,
     error::{AppError, GraphqlResult as _},
     graphql::{connection::connection, scalars::DateTime},
-    properties::{Property, queries::visible_property, resolvers::loader},
+    properties::{Property, queries::visible_property},
     users::{User, UserLoader, loader::load_user},
 };
 
@@ -95,7 +96,7 @@ impl Conversation {
         before: Option<String>,
     ) -> async_graphql::Result<MessageConnection> {
         let window = window::parse(first, after.as_deref(), last, before.as_deref()).extend()?;
-        let want_total = crate::properties::queries::wants_total(ctx);
+        let want_total = crate::graphql::context::wants_total(ctx);
         let rows = loader::<MessagesLoader>(ctx)?.load_one((self.row.id, window));
         let total = async {
             if want_total {

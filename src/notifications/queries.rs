@@ -7,6 +7,7 @@ use super::{
     inbox::{MAX_MARKED, Marked},
     types::{Notification, NotificationConnection},
 };
+use crate::graphql::context::wants_total;
 use crate::{
     auth::actor::require_actor,
     error::{AppError, GraphqlResult as _},
@@ -15,7 +16,6 @@ use crate::{
         connection::connection,
         ids::{NodeType, decode_as},
     },
-    properties::queries::wants_total,
 };
 
 #[derive(Default)]

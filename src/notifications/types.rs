@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ID, Object};
 
 use super::service::Kind;
+use crate::graphql::context::loader;
 use crate::{
     bookings::{Booking, loaders::BookingLoader},
     error::{AppError, GraphqlError as _},
@@ -10,7 +11,6 @@ use crate::{
         ids::{self, NodeType},
         scalars::DateTime,
     },
-    properties::resolvers::loader,
 };
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]

@@ -15,8 +15,9 @@ use uuid::Uuid;
 use super::{
     calendar::{calendar_range, stay_range},
     loaders::{ConfirmedGuestLoader, HeldLoader},
-    resolvers::loader,
 };
+
+use crate::graphql::context::loader;
 use crate::{
     bookings::{lists::ListingPageKey, loaders::ListingBookingsLoader, types::BookingStatus},
     error::{AppError, GraphqlError as _},

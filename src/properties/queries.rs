@@ -4,10 +4,12 @@ use super::{
     PropertyConnection,
     inputs::{PropertyFilter, PropertyOrder},
     loaders::{ListingsCountLoader, PhotosLoader, PropertyLoader, SavedLoader},
-    resolvers::loader,
     service::may_see,
     types::{Amenity, Property},
 };
+
+use crate::graphql::context::loader;
+use crate::graphql::context::wants_total;
 use crate::{
     auth::actor::{actor, require_actor},
     error::{AppError, GraphqlError as _, GraphqlResult as _},
@@ -21,11 +23,6 @@ use crate::{
 
 #[derive(Default)]
 pub struct PropertyQuery;
-
-/// Whether the selection asks for `totalCount` (counting costs a query).
-pub fn wants_total(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("totalCount").exists()
-}
 
 /// A listing by id, when `ctx`'s viewer may see it.
 pub async fn visible_property(

@@ -1,20 +1,18 @@
 //! How a `Property` resolves its fields: plain ones from the row, the rest
 //! through the batched loaders and the service.
 
-use async_graphql::{
-    Context, ID, Object,
-    dataloader::{DataLoader, HashMapCache},
-};
+use async_graphql::{Context, ID, Object};
 
 use super::{
     calendar,
-    loaders::{ConfirmedGuestLoader, HeldLoader, OneFlight, PhotosLoader, SavedLoader},
+    loaders::{ConfirmedGuestLoader, HeldLoader, PhotosLoader, SavedLoader},
     pricing::PriceQuote,
     types::{
         Amenity, CalendarDay, CancellationPolicy, ListingStatus, Location, Photo, Property,
         PropertyType, RatingSummary,
     },
 };
+use crate::graphql::context::loader;
 use crate::{
     auth::viewer::ViewerExt,
     error::{AppError, GraphqlResult as _},
@@ -26,15 +24,6 @@ use crate::{
     },
     users::{User, loader::load_user},
 };
-
-/// The operation's loader of `T`.
-pub fn loader<'a, T: Send + Sync + 'static>(
-    ctx: &'a Context<'_>,
-) -> async_graphql::Result<&'a DataLoader<OneFlight<T>, HashMapCache>> {
-    ctx.data::<DataLoader<OneFlight<T>, HashMapCache>>()
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("a loader is missing from the operation")))
-        .extend()
-}
 
 pub fn photo(
     ctx: &Context<'_>,
@@ -278,7 +267,7 @@ impl Property {
             status,
             first,
             after.as_deref(),
-            super::queries::wants_total(ctx),
+            crate::graphql::context::wants_total(ctx),
         )
         .extend()?;
         let page = loader::<crate::bookings::loaders::ListingBookingsLoader>(ctx)?

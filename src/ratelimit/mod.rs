@@ -17,7 +17,7 @@
 //! once per HTTP request at the door (`http::rate_limit`), then once per
 //! further batch entry and per WebSocket operation ([`PerOperation`]); the
 //! per-user and sign-in limits once the operation is parsed
-//! (`graphql::pipeline::rate_limits`).
+//! (`pipeline::rate_limits`).
 
 pub mod client_ip;
 mod gcra;

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::lists::{PageKey, ReviewPage, pages};
-use crate::properties::loaders::cached;
+use crate::graphql::context::cached;
 use entity::review::{Column as R, Entity as Reviews, Model};
 
 type Rows<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;

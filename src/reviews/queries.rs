@@ -11,13 +11,12 @@ use super::{
     loaders::{ReviewOfBookingLoader, ReviewPageLoader, WrittenCountLoader},
     types::{Review, ReviewOrder},
 };
+use crate::graphql::context::loader;
+use crate::graphql::context::wants_total;
 use crate::{
     error::{AppError, GraphqlResult as _},
     graphql::connection::connection,
-    properties::{
-        queries::{feed_users, wants_total},
-        resolvers::loader,
-    },
+    properties::queries::feed_users,
 };
 
 /// A page of reviews for `key`; `total` when the query asks for it.

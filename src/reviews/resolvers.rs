@@ -3,11 +3,12 @@
 use async_graphql::{Context, ID, Object};
 
 use super::types::Review;
+use crate::graphql::context::loader;
 use crate::{
     bookings::loaders::ListingOfBookingLoader,
     error::{AppError, GraphqlResult as _},
     graphql::scalars::DateTime,
-    properties::{Property, resolvers::loader},
+    properties::Property,
     users::{User, loader::load_user},
 };
 

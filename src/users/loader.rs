@@ -35,7 +35,7 @@ impl Loader<Uuid> for UserLoader {
 
 /// Loads one user through the request's loader.
 pub async fn load_user(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Option<User>> {
-    crate::properties::resolvers::loader::<UserLoader>(ctx)?
+    crate::graphql::context::loader::<UserLoader>(ctx)?
         .load_one(id)
         .await
         .map_err(|e| AppError::Internal(anyhow::anyhow!("loading users: {e}")).extend())

@@ -5,6 +5,8 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::loader::viewer_is_admin;
+use crate::graphql::context::loader;
+use crate::graphql::context::wants_total;
 use crate::{
     auth::viewer::ViewerExt,
     error::{AppError, GraphqlResult as _},
@@ -14,12 +16,7 @@ use crate::{
         ids::{self, NodeType},
         scalars::DateTime,
     },
-    properties::{
-        PropertyConnection,
-        loaders::ListingsCountLoader,
-        queries::{prime, wants_total},
-        resolvers::loader,
-    },
+    properties::{PropertyConnection, loaders::ListingsCountLoader, queries::prime},
 };
 use domain::kernel::{
     actor::Role,

@@ -2,7 +2,7 @@
 /// change shows up as a diff of that file.
 #[test]
 fn schema_file_matches_the_served_sdl() {
-    let served = roost::graphql::sdl();
+    let served = roost::schema::sdl();
     let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
         .expect("schema.graphql at the repository root");
     assert!(
@@ -20,6 +20,6 @@ fn the_binary_prints_the_same_sdl() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).expect("utf-8"),
-        roost::graphql::sdl()
+        roost::schema::sdl()
     );
 }

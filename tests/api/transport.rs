@@ -625,7 +625,7 @@ async fn the_standard_introspection_query_is_answered() {
     assert!(types.iter().any(|t| t["name"] == "User"));
     // Deeper than the introspection allowance is refused like deep data.
     let mut deep = String::from("{ __schema { types { fields { type ");
-    let levels = roost::graphql::pipeline::INTROSPECTION_MAX_DEPTH;
+    let levels = roost::pipeline::INTROSPECTION_MAX_DEPTH;
     deep.push_str(&"{ ofType ".repeat(levels));
     deep.push_str("{ name }");
     deep.push_str(&" }".repeat(levels + 3));

@@ -216,7 +216,7 @@ mod tests {
     use super::*;
 
     fn cost_of(query: &str, variables: serde_json::Value) -> usize {
-        let types = SchemaTypes::from_sdl(&crate::graphql::sdl()).expect("the SDL parses");
+        let types = SchemaTypes::from_sdl(&crate::schema::sdl()).expect("the SDL parses");
         let doc = async_graphql::parser::parse_query(query).expect("parses");
         let variables = Variables::from_json(variables);
         let (_, operation) = doc.operations.iter().next().expect("an operation");

@@ -62,7 +62,7 @@ use async_graphql::{
     parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition, OperationType},
 };
 
-use super::RoostSchema;
+use crate::schema::RoostSchema;
 use schema_types::SchemaTypes;
 
 /// The schema behind every check of the module's documentation.
@@ -339,6 +339,45 @@ fn fragment_bomb(n: usize, around: &str) -> String {
     }
     q.push_str(&format!("fragment F{n} on Query {{ leaf }}\n"));
     q
+}
+
+/// The schema the server runs behind its pipeline: shape, limits,
+/// services and loaders, and the read replica queries go to when there is
+/// one.
+pub fn build_schema(
+    config: &domain::config::GraphqlConfig,
+    services: crate::graphql::Services,
+    db: sea_orm::DatabaseConnection,
+    replica: Option<crate::graphql::replica::ReadReplica>,
+    hub: crate::realtime::Hub,
+    limits: crate::ratelimit::RateLimits,
+    cache: ResponseCache,
+) -> Pipeline {
+    Pipeline::new(Parts {
+        schema: crate::schema::schema_builder(config)
+            .data(services)
+            .data(hub)
+            .finish(),
+        checks: DocumentChecks {
+            max_depth: config.max_depth,
+            max_complexity: config.max_complexity,
+            max_aliases: config.max_aliases,
+            max_tokens: config.max_tokens,
+            max_variables: config.max_variables,
+            max_list_items: config.max_list_items,
+            introspection: config.introspection,
+        },
+        documents: ParsedDocuments::default(),
+        metrics: OperationMetrics::default(),
+        limits: OperationRateLimits { limits },
+        cache,
+        scope: RequestScope {
+            db,
+            replica,
+            loaders: crate::schema::install_loaders,
+        },
+        max_errors: config.max_errors.max(1),
+    })
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ mod tests {
 
     #[test]
     fn the_served_schema_is_read_with_its_connections() {
-        let types = SchemaTypes::from_sdl(&crate::graphql::sdl()).expect("the SDL parses");
+        let types = SchemaTypes::from_sdl(&crate::schema::sdl()).expect("the SDL parses");
         let page = |parent: &str, field: &str| types.field(parent, field).and_then(|f| f.page);
         assert_eq!(page("Query", "properties"), Some(20));
         assert_eq!(page("Property", "reviews"), Some(10));

@@ -19,9 +19,15 @@ use crate::{
     graphql::replica::{ReadReplica, WroteFor},
 };
 
+/// Puts a fresh set of every domain's loaders in an operation's data, for
+/// `db`; `keep` caches their results for the operation (not for a
+/// subscription's events). The schema's wiring provides it.
+pub type InstallLoaders = fn(&mut async_graphql::Data, &DatabaseConnection, bool);
+
 pub struct RequestScope {
     pub db: DatabaseConnection,
     pub replica: Option<ReadReplica>,
+    pub loaders: InstallLoaders,
 }
 
 /// What a mutation run with a replica leaves to do once it has run: the
@@ -59,7 +65,7 @@ impl RequestScope {
         request.data.insert(ViewerCache::default());
         let keep = ty != Some(OperationType::Subscription);
         let Some(replica) = &self.replica else {
-            install_loaders(request, &self.db, keep);
+            (self.loaders)(&mut request.data, &self.db, keep);
             return Notes::default();
         };
         let viewer = viewer_id(OperationData {
@@ -86,9 +92,9 @@ impl RequestScope {
         }
         if on_replica {
             request.data.insert(replica.services.clone());
-            install_loaders(request, &replica.db, keep);
+            (self.loaders)(&mut request.data, &replica.db, keep);
         } else {
-            install_loaders(request, &self.db, keep);
+            (self.loaders)(&mut request.data, &self.db, keep);
         }
         notes
     }
@@ -111,10 +117,4 @@ impl RequestScope {
         }
         response
     }
-}
-
-fn install_loaders(request: &mut Request, db: &DatabaseConnection, keep: bool) {
-    crate::properties::loaders::install(&mut request.data, db, keep);
-    crate::messaging::install(&mut request.data, db, keep);
-    crate::reviews::install(&mut request.data, db, keep);
 }

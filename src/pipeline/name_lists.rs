@@ -649,7 +649,7 @@ fn every_field_taking_dates_is_priced_by_its_range_or_said_not_to_be() {
 /// The served schema with a field more here and there, as a change to it
 /// would add them.
 fn served_with(additions: &[(&str, &str)]) -> SchemaNames {
-    let mut sdl = crate::graphql::sdl();
+    let mut sdl = crate::schema::sdl();
     for (at, field) in additions {
         let head = format!("{at} {{\n");
         assert!(sdl.contains(&head), "no {at} in the SDL");
