@@ -23,10 +23,11 @@ use crate::{
     users::UserService,
 };
 
-use domain::config::{Config, Environment};
-
-use domain::infra::db::{self, MigrationStep};
-use domain::kernel::actor::Role;
+use domain::{
+    config::{Config, Environment},
+    infra::db::{self, MigrationStep},
+    kernel::actor::Role,
+};
 
 #[derive(Parser)]
 #[command(

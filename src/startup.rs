@@ -32,13 +32,14 @@ use crate::{
     users::UserService,
 };
 
-use domain::config::{Config, ProviderKind};
-
-use domain::infra::db::{self, MigrationStep, RecentWriters};
-
-use domain::infra::events::EventBus;
-
-use domain::infra::redis::Redis;
+use domain::{
+    config::{Config, ProviderKind},
+    infra::{
+        db::{self, MigrationStep, RecentWriters},
+        events::EventBus,
+        redis::Redis,
+    },
+};
 
 /// `http://<address>`; a wildcard bind address is shown as localhost.
 fn default_public_url(addr: SocketAddr) -> String {

@@ -11,11 +11,10 @@ use crate::{
     notifications::email::Mailer, payments::PaymentService, pipeline::Pipeline, storage::Storage,
 };
 
-use domain::config::Config;
-
-use domain::infra::events::EventBus;
-
-use domain::infra::redis::Redis;
+use domain::{
+    config::Config,
+    infra::{events::EventBus, redis::Redis},
+};
 
 /// What every handler shares, behind one `Arc`: axum hands a copy of the
 /// state to each handler and middleware of every request, and a copy is

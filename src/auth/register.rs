@@ -16,8 +16,7 @@ use crate::{
         fields::{Email, NewPassword, PersonName, PhoneNumber},
     },
 };
-use domain::infra::db::begin_write;
-use domain::kernel::actor::Role;
+use domain::{infra::db::begin_write, kernel::actor::Role};
 
 /// A registration whose every field is valid.
 pub struct Registration {

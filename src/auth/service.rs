@@ -10,7 +10,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use domain::infra::events::{Event, EventBus};
+use domain::{
+    config::AuthConfig,
+    infra::{
+        events::{Event, EventBus},
+        redis::Redis,
+    },
+};
 
 use super::{
     login_throttle::LoginThrottle,
@@ -20,7 +26,6 @@ use super::{
     viewer::{ClientInfo, Credentials, Viewer},
 };
 use crate::{error::AppResult, users::User};
-use domain::{config::AuthConfig, infra::redis::Redis};
 
 pub const SESSION_ENDED: &str = "The session has ended; sign in again";
 

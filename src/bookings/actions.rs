@@ -10,11 +10,8 @@ use super::{
     service::{BookingService, holds_due, requests_due, stays_due},
     types::Booking,
 };
-use crate::{
-    error::{AppError, AppResult},
-    properties::calendar::today,
-};
-use domain::kernel::actor::Actor;
+use crate::error::{AppError, AppResult};
+use domain::kernel::{actor::Actor, stay::today};
 
 const REASON_MAX: usize = 500;
 

@@ -24,17 +24,18 @@ use crate::{
     error::{AppError, AppResult},
     jobs::{Job, Jobs},
     notifications::{self, NewNotification, Recorded, record},
-    properties::{
-        PropertyService,
-        calendar::{BOOKING_WINDOW_DAYS, today},
-        types::Property,
-    },
+    properties::{PropertyService, types::Property},
 };
-use domain::kernel::actor::Actor;
 use domain::{
     config::BookingWindows,
-    infra::db::begin_write,
-    infra::events::{BookingChanged, Event as BusEvent, EventBus},
+    infra::{
+        db::begin_write,
+        events::{BookingChanged, Event as BusEvent, EventBus},
+    },
+    kernel::{
+        actor::Actor,
+        stay::{StayDates, today},
+    },
 };
 use entity::booking::{ActiveModel, BookingStatus as S, Column as B, Entity as Bookings, Model};
 
@@ -383,24 +384,7 @@ pub fn may_see(b: &Model, actor: Actor) -> bool {
 }
 
 fn check_stay(property: &Property, new: &NewBooking) -> AppResult<()> {
-    if new.check_out <= new.check_in {
-        return Err(AppError::bad_input(
-            "input.checkOut",
-            "must be after checkIn",
-        ));
-    }
-    if new.check_in < today() {
-        return Err(AppError::bad_input(
-            "input.checkIn",
-            "must not be in the past",
-        ));
-    }
-    if (new.check_in - today()).num_days() > BOOKING_WINDOW_DAYS {
-        return Err(AppError::bad_input(
-            "input.checkIn",
-            format!("must be at most {BOOKING_WINDOW_DAYS} days ahead"),
-        ));
-    }
+    StayDates::new(new.check_in, new.check_out, today()).map_err(|e| e.under("input"))?;
     crate::properties::calendar::check_stay(property, new.check_in, new.check_out, new.guests)
         .map_err(|e| e.under("input"))
 }

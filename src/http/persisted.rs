@@ -42,9 +42,10 @@ use crate::{
     pipeline::{Pipeline, is_request_error},
 };
 
-use domain::config::{PersistedMode, PersistedQueriesConfig};
-
-use domain::infra::redis::Redis;
+use domain::{
+    config::{PersistedMode, PersistedQueriesConfig},
+    infra::redis::Redis,
+};
 
 /// The hash is unknown: send the query text with it.
 pub const NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";

@@ -24,10 +24,12 @@ use crate::{
     notifications::{self, Kind, NewNotification, record},
     properties::PropertyService,
 };
-use domain::kernel::actor::Actor;
 use domain::{
-    infra::db::begin_write,
-    infra::events::{Event, EventBus, MessageSent},
+    infra::{
+        db::begin_write,
+        events::{Event, EventBus, MessageSent},
+    },
+    kernel::actor::Actor,
 };
 use entity::{
     conversation::{self, Column as C, Entity as Conversations},

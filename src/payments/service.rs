@@ -28,10 +28,12 @@ use crate::{
     jobs::{Job, Jobs},
     notifications::{self, Kind, NewNotification, record},
 };
-use domain::kernel::actor::Actor;
 use domain::{
     infra::db::begin_write,
-    kernel::money::{Amount, Currency},
+    kernel::{
+        actor::Actor,
+        money::{Amount, Currency},
+    },
 };
 use entity::{
     booking::BookingStatus as B,
@@ -328,7 +330,7 @@ impl PaymentService {
                 instant_book: instant,
             },
             Utc::now(),
-            crate::properties::calendar::today(),
+            domain::kernel::stay::today(),
         )?;
         let change: Option<Change> = self
             .bookings

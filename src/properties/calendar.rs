@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use uuid::Uuid;
 
@@ -24,18 +24,17 @@ use crate::{
         scalars::Date,
     },
 };
-use domain::kernel::actor::Actor;
-use domain::{infra::db::begin_write, kernel::money::Currency};
+use domain::{
+    infra::db::begin_write,
+    kernel::{
+        actor::Actor,
+        money::Currency,
+        stay::{StayDates, today},
+    },
+};
 
 /// Longest range a calendar read or write may cover.
 pub const MAX_RANGE_DAYS: i64 = 366;
-/// How far ahead a stay may start.
-pub const BOOKING_WINDOW_DAYS: i64 = 365;
-
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// One night of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Night {
@@ -177,8 +176,7 @@ pub fn calendar_of(property: &Property, nights: &[Night]) -> Vec<CalendarDay> {
 pub fn could_book(property: &Property, from: NaiveDate, to: NaiveDate) -> bool {
     let nights = nights_between(from, to);
     property.is_public()
-        && from >= today()
-        && (from - today()).num_days() <= BOOKING_WINDOW_DAYS
+        && StayDates::allowed(from, to, today())
         && nights >= usize::try_from(property.min_nights).unwrap_or(1)
         && nights <= usize::try_from(property.max_nights).unwrap_or(365)
 }

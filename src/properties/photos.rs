@@ -13,8 +13,7 @@ use crate::{
     error::{AppError, AppResult},
     storage::Storage,
 };
-use domain::infra::db::begin_write;
-use domain::kernel::actor::Actor;
+use domain::{infra::db::begin_write, kernel::actor::Actor};
 
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
 /// The widest and tallest photo, in pixels (RULES §20): a larger one would

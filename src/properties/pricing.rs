@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 
 use crate::graphql::{money::Money, scalars::Date};
 
-use domain::config::Fees;
-
-use domain::kernel::money::{Amount, Currency, percent_of};
+use domain::{
+    config::Fees,
+    kernel::money::{Amount, Currency, percent_of},
+};
 
 pub const WEEKLY_FROM: usize = 7;
 pub const MONTHLY_FROM: usize = 28;

@@ -20,17 +20,20 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{
-    calendar::{BOOKING_WINDOW_DAYS, today},
     inputs::{PropertyFilter, PropertyOrder},
     service::PropertyService,
     types::PropertyType,
     validation::{MAX_PRICE, search_key},
 };
+
 use crate::error::{AppError, AppResult};
-use domain::kernel::page::{self, Direction, Key, Page, Sort, Window, page_size, stored_instant};
 use domain::{
     infra::db::custom_sql,
-    kernel::money::{Currency, MAX_EXPONENT},
+    kernel::{
+        money::{Currency, MAX_EXPONENT},
+        page::{self, Direction, Key, Page, Sort, Window, page_size, stored_instant},
+        stay::{StayDates, today},
+    },
 };
 
 use entity::{
@@ -174,22 +177,8 @@ impl Criteria {
             (Some(_), None) => return Err(bad("checkOut", "goes with checkIn")),
             (None, Some(_)) => return Err(bad("checkIn", "goes with checkOut")),
             (Some(i), Some(o)) => {
-                if o.0 <= i.0 {
-                    return Err(bad("checkOut", "must be after checkIn"));
-                }
-                if i.0 < today() {
-                    return Err(bad("checkIn", "must not be in the past"));
-                }
-                if (i.0 - today()).num_days() > BOOKING_WINDOW_DAYS {
-                    return Err(bad(
-                        "checkIn",
-                        format!("must be at most {BOOKING_WINDOW_DAYS} days ahead"),
-                    ));
-                }
-                if (o.0 - i.0).num_days() > 365 {
-                    return Err(bad("checkOut", "must be at most 365 nights after checkIn"));
-                }
-                Some((i.0, o.0))
+                let stay = StayDates::new(i.0, o.0, today()).map_err(|e| e.under("filter"))?;
+                Some((stay.check_in(), stay.check_out()))
             }
         };
         let price = |field: &str, v: Option<Decimal>| -> AppResult<Option<i64>> {

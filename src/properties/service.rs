@@ -15,8 +15,11 @@ use super::{
     validation::{NewProperty, PropertyPatch, search_key},
 };
 use crate::error::{AppError, AppResult};
-use domain::kernel::actor::Actor;
-use domain::{config::Fees, infra::db::begin_write, kernel::money::Currency};
+use domain::{
+    config::Fees,
+    infra::db::begin_write,
+    kernel::{actor::Actor, money::Currency},
+};
 
 pub const NOT_FOUND: &str = "Property not found";
 const LISTED: entity::property::ListingStatus = entity::property::ListingStatus::Listed;
@@ -266,7 +269,7 @@ impl PropertyService {
         let upcoming = entity::booking::Entity::find()
             .filter(entity::booking::Column::PropertyId.eq(row.id))
             .filter(entity::booking::Column::Status.is_in(entity::booking::BookingStatus::ACTIVE))
-            .filter(entity::booking::Column::CheckOut.gt(crate::properties::calendar::today()))
+            .filter(entity::booking::Column::CheckOut.gt(domain::kernel::stay::today()))
             .count(&txn)
             .await?;
         if upcoming > 0 {

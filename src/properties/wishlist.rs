@@ -9,8 +9,10 @@ use super::{
     types::Property,
 };
 use crate::error::{AppError, AppResult};
-use domain::kernel::actor::Actor;
-use domain::kernel::page::{self, At, Direction, Page, Sort, Window};
+use domain::kernel::{
+    actor::Actor,
+    page::{self, At, Direction, Page, Sort, Window},
+};
 
 use entity::saved_property::{Column as S, Entity as Saved};
 

@@ -29,9 +29,7 @@ pub use client_ip::{ClientIp, client_ip};
 pub use gcra::{Decision, Limiter, Quota};
 pub use per_operation::{IpBudget, PerOperation, rate_limited};
 
-use domain::config::RateLimitConfig;
-
-use domain::infra::redis::Redis;
+use domain::{config::RateLimitConfig, infra::redis::Redis};
 
 /// Which limit refused a request; the `limit` label of
 /// `roost_rate_limited_total`.

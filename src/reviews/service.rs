@@ -23,9 +23,11 @@ use crate::{
     error::{AppError, AppResult},
     jobs::Jobs,
     notifications::{self, NewNotification, Recorded, record},
-    properties::calendar::today,
 };
-use domain::{infra::db::begin_write, infra::events::EventBus};
+use domain::{
+    infra::{db::begin_write, events::EventBus},
+    kernel::{actor::Actor, stay::today},
+};
 use entity::booking::BookingStatus;
 use entity::property::{Column as P, Entity as Properties};
 use entity::review::{ActiveModel, Column as R, Entity as Reviews, Model};
@@ -210,7 +212,6 @@ fn already_responded() -> AppError {
     AppError::Conflict("This review already has a response".into())
 }
 
-use domain::kernel::actor::Actor;
 use entity::booking::Entity as Bookings;
 
 async fn listing_title(conn: &impl ConnectionTrait, property_id: Uuid) -> AppResult<String> {

@@ -25,12 +25,12 @@ use uuid::Uuid;
 use super::{SeedOptions, batch_rows, id_at, properties::Listing, rng};
 use crate::{
     bookings::refunds::{CancelledBy, refund_minor, refund_percent},
-    properties::{
-        calendar::{BOOKING_WINDOW_DAYS, today},
-        pricing,
-    },
+    properties::pricing,
 };
-use domain::config::Fees;
+use domain::{
+    config::Fees,
+    kernel::stay::{BOOKING_WINDOW_DAYS, today},
+};
 use entity::{
     booking::{ActiveModel as BookingRow, BookingStatus as S, Entity as Bookings},
     payment::{ActiveModel as PaymentRow, Entity as Payments, PaymentProvider, PaymentStatus as P},

@@ -24,7 +24,8 @@ use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, Set, Statement};
 use uuid::Uuid;
 
 use super::{SeedOptions, batch_rows, id_at, rng};
-use crate::{messaging::service::pair_key, properties::calendar::today};
+use crate::messaging::service::pair_key;
+use domain::kernel::stay::today;
 use entity::{
     conversation::{ActiveModel as ConversationRow, Entity as Conversations},
     conversation_participant::{ActiveModel as ParticipantRow, Entity as Participants},

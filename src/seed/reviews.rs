@@ -13,7 +13,8 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{SeedOptions, batch_rows, id_at, rng};
-use crate::{properties::calendar::today, reviews::service::REVIEW_WINDOW_DAYS};
+use crate::reviews::service::REVIEW_WINDOW_DAYS;
+use domain::kernel::stay::today;
 use entity::{
     booking::{BookingStatus, Column as B, Entity as Bookings},
     review::{ActiveModel as ReviewRow, Entity as Reviews},
