@@ -20,13 +20,13 @@ use crate::{
     seed::{self, SeedOptions},
     startup::{Application, shutdown_signal},
     telemetry,
-    users::UserService,
 };
 
 use domain::{
     config::{Config, Environment},
     infra::db::{self, MigrationStep},
     kernel::actor::Role,
+    users::UserService,
 };
 
 #[derive(Parser)]

@@ -29,7 +29,6 @@ use crate::{
     reviews::ReviewService,
     state::AppState,
     storage::Storage,
-    users::UserService,
 };
 
 use domain::{
@@ -39,6 +38,7 @@ use domain::{
         events::EventBus,
         redis::Redis,
     },
+    users::UserService,
 };
 
 /// `http://<address>`; a wildcard bind address is shown as localhost.

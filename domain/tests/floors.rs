@@ -8,7 +8,7 @@ use std::{
 };
 
 /// Bottom to top.
-const FLOORS: [&str; 3] = ["config", "kernel", "infra"];
+const FLOORS: [&str; 4] = ["config", "kernel", "infra", "users"];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("readable source folder") {

@@ -6,11 +6,8 @@ use super::{
     service::{AuthService, SessionTokens},
     viewer::ClientInfo,
 };
-use crate::{
-    error::{AppError, AppResult},
-    users::fields::PASSWORD_MAX,
-};
-use domain::infra::db::begin_write;
+use crate::error::{AppError, AppResult};
+use domain::{infra::db::begin_write, users::fields::PASSWORD_MAX};
 
 /// One message for an unknown email and a wrong password, so the answer
 /// does not tell which emails have accounts.

@@ -8,11 +8,8 @@ use super::{
     service::{AuthService, EndReason},
     viewer::Viewer,
 };
-use crate::{
-    error::{AppError, AppResult},
-    users::fields::NewPassword,
-};
-use domain::infra::db::begin_write;
+use crate::error::{AppError, AppResult};
+use domain::{infra::db::begin_write, users::fields::NewPassword};
 
 impl AuthService {
     /// Field paths in errors are relative to the input (`currentPassword`).

@@ -11,12 +11,13 @@ use super::{
 };
 use crate::{
     error::{AppError, AppResult},
-    users::{
-        User,
-        fields::{Email, NewPassword, PersonName, PhoneNumber},
-    },
+    users::User,
 };
-use domain::{infra::db::begin_write, kernel::actor::Role};
+use domain::{
+    infra::db::begin_write,
+    kernel::actor::Role,
+    users::fields::{Email, NewPassword, PersonName, PhoneNumber},
+};
 
 /// A registration whose every field is valid.
 pub struct Registration {

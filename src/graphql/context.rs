@@ -21,8 +21,9 @@ use crate::{
     properties::PropertyService,
     reviews::ReviewService,
     storage::Storage,
-    users::UserService,
 };
+
+use domain::users::UserService;
 
 /// The service layer, shared by every resolver through the schema's data.
 #[derive(Clone)]

@@ -361,7 +361,7 @@ impl TestApp {
         let db = domain::infra::db::connect(&self.config.database)
             .await
             .expect("connect");
-        roost::users::UserService::new(db)
+        domain::users::UserService::new(db)
             .set_role(email, domain::kernel::actor::Role::Admin)
             .await
             .expect("set role");

@@ -2,7 +2,7 @@
 //! be valid; each error names the field it came from (the caller prefixes
 //! the input's path with [`AppError::under`]).
 
-use crate::error::{AppError, AppResult};
+use crate::kernel::error::{AppError, AppResult};
 
 pub const NAME_MAX: usize = 100;
 pub const PASSWORD_MIN: usize = 10;
