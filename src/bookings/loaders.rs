@@ -78,7 +78,7 @@ impl Loader<Uuid> for BookingLoader {
 }
 
 /// A booking's current payment: the one that is not FAILED if there is
-/// one, else the latest attempt (RULES.md section 5). Keyed by booking.
+/// one, else the latest attempt (docs/API.md, Bookings). Keyed by booking.
 pub struct CurrentPaymentLoader(pub DatabaseConnection);
 
 impl Loader<Uuid> for CurrentPaymentLoader {

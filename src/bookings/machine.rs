@@ -1,4 +1,4 @@
-//! The booking state machine (RULES.md section 5). [`TABLE`] is every
+//! The booking state machine (docs/API.md, Bookings). [`TABLE`] is every
 //! status change a booking makes, and [`apply`] is the one way to make one:
 //! it finds the row, or says why there is none; the service then carries
 //! out what the row says.

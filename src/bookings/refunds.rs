@@ -1,4 +1,4 @@
-//! Cancellation refunds (RULES.md section 8), measured from 00:00 UTC on the
+//! Cancellation refunds (docs/API.md, Bookings), measured from 00:00 UTC on the
 //! check-in date, as a share of what was captured:
 //!
 //! | policy   | 100% when cancelled | 50% when cancelled     | otherwise         |

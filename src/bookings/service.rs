@@ -1,4 +1,4 @@
-//! The booking rules (RULES.md section 5): making a booking, and every
+//! The booking rules (docs/API.md, Bookings): making a booking, and every
 //! change of its status, each a row of `machine::TABLE` found by
 //! `machine::apply` and carried out here, in one transaction that also
 //! records the notifications it causes. Once a change has committed, its

@@ -1,4 +1,4 @@
-//! Relay cursor connections (RULES.md section 10): opaque cursors, `nodes`
+//! Relay cursor connections (docs/API.md, Search: every connection): opaque cursors, `nodes`
 //! equal to the edges' nodes, exact `totalCount`. Every list resolver
 //! makes its connection of a [`Page`] with [`connection`]; reading the page
 //! (cursors, page sizes, statements) is `domain::kernel::page`'s.

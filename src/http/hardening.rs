@@ -76,7 +76,7 @@ pub async fn client_request_id(mut req: Request, next: Next) -> Response {
     next.run(req).await
 }
 
-/// The time a request may take, on every route (RULES §20):
+/// The time a request may take, on every route (docs/SECURITY.md, Every bound):
 ///
 /// - its body must arrive within `ROOST_BODY_TIMEOUT` of its headers, or
 ///   the request is answered 408 (`BAD_REQUEST`) and its connection closed,

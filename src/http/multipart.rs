@@ -1,5 +1,5 @@
 //! `multipart/form-data` requests (the GraphQL multipart request spec), read
-//! as they arrive with every bound checked on the way (RULES §20):
+//! as they arrive with every bound checked on the way (docs/SECURITY.md, Every bound):
 //!
 //! - the parts come in the spec's order: `operations`, then `map`, then the
 //!   files; `operations` and `map` are at most [`MAX_JSON_PART`] each;

@@ -1,5 +1,5 @@
 //! Accepting connections and serving HTTP/1.1 on them, with the bounds that
-//! `axum::serve` leaves out (RULES §20, slow clients):
+//! `axum::serve` leaves out (docs/SECURITY.md, Every bound, slow clients):
 //!
 //! - at most `max_connections` open at once (WebSockets included, for as
 //!   long as they live); past it, new connections wait in the listen

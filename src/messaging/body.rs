@@ -2,7 +2,7 @@
 
 use crate::error::{AppError, AppResult};
 
-/// Longest body, in characters (RULES.md section 9).
+/// Longest body, in characters (docs/API.md, Limits).
 pub const MAX_CHARS: usize = 5_000;
 
 /// Longest preview in a notification, in characters.

@@ -1,5 +1,5 @@
 //! The messaging rules: who may read and write a conversation (its
-//! participants, RULES.md section 4), sending a message and marking a
+//! participants, docs/API.md, Messaging), sending a message and marking a
 //! conversation read, each in one transaction.
 //!
 //! A send locks its conversation row first, so sends and reads of one

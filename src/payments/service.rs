@@ -1,4 +1,4 @@
-//! Payments (RULES.md section 7): `payBooking` records a PROCESSING payment
+//! Payments (docs/API.md, Payments): `payBooking` records a PROCESSING payment
 //! and answers at once; the worker settles it with the provider.
 //!
 //! Settling is one idempotent job that moves a payment toward what its

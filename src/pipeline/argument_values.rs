@@ -6,7 +6,7 @@
 //! words ("Failed to parse ... occurred while parsing ..."), after the
 //! other fields had run.
 //!
-//! Lists, too, are bounded here (RULES.md section 20): no argument takes
+//! Lists, too, are bounded here (docs/SECURITY.md, Every bound): no argument takes
 //! more than so many items in one list. A variable of 65,000 enum values
 //! fits in a megabyte of JSON, and became a statement with 65,000
 //! parameters, which the database refused (SQLite allows 32,766,

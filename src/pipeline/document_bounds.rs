@@ -1,4 +1,4 @@
-//! Bounds on a document's size (RULES.md section 20), checked before the
+//! Bounds on a document's size (docs/SECURITY.md, Every bound), checked before the
 //! walks and the validation whose work and errors grow with it.
 //!
 //! A JSON body of 1 MiB holds about 300,000 GraphQL tokens. Validation

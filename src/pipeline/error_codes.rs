@@ -7,7 +7,7 @@
 //! internal error: logged with the request's span, shown as
 //! `INTERNAL_SERVER_ERROR` without its text.
 //!
-//! An answer carries at most so many errors (RULES.md section 20); past
+//! An answer carries at most so many errors (docs/SECURITY.md, Every bound); past
 //! them, one more error says how many were left out (`N more errors were
 //! left out`, with `leftOut`, and the code of the first one left out).
 

@@ -1,5 +1,5 @@
 //! Limits on an operation's shape that depth and complexity do not catch
-//! (RULES.md section 9): at most so many root or aliased fields (an alias
+//! (docs/API.md, Limits): at most so many root or aliased fields (an alias
 //! bomb asks one expensive field hundreds of times under different names),
 //! and at most so many directives (a directive flood costs the validator
 //! work without selecting anything). Both are counted as executed: a

@@ -1,4 +1,4 @@
-//! What an operation costs (RULES.md sections 9 and 20), computed before
+//! What an operation costs (docs/API.md, Limits; SECURITY.md, Every bound), computed before
 //! anything runs; over the limit is QUERY_TOO_COMPLEX with `cost` and
 //! `limit` in `extensions`.
 //!

@@ -1,4 +1,4 @@
-//! Calendars, availability and quotes (RULES.md sections 5 and 6).
+//! Calendars, availability and quotes (docs/API.md, Bookings; Listings).
 //!
 //! A night is open unless the host blocked it (or, once bookings exist, an
 //! active booking holds it); its price is the host's override for that date,

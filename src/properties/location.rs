@@ -1,4 +1,4 @@
-//! Where a home is, and who may know (RULES.md section 13).
+//! Where a home is, and who may know (docs/API.md, Listings).
 //!
 //! Its host, admins and guests with a CONFIRMED or COMPLETED stay see the
 //! exact address and coordinates. Everyone else sees "<city>, <country>"

@@ -16,7 +16,7 @@ use crate::{
 use domain::{infra::db::begin_write, kernel::actor::Actor};
 
 pub const MAX_PHOTO_BYTES: usize = 10 * 1024 * 1024;
-/// The widest and tallest photo, in pixels (RULES §20): a larger one would
+/// The widest and tallest photo, in pixels (docs/SECURITY.md, Every bound): a larger one would
 /// take whoever decodes it (every visitor's browser, a thumbnailer) hundreds
 /// of megabytes, however few bytes it is sent in.
 pub const MAX_PHOTO_SIDE: usize = 8000;

@@ -1,4 +1,4 @@
-//! Prices (RULES.md sections 6 and 13): exact integer minor units of the
+//! Prices (docs/API.md, Listings): exact integer minor units of the
 //! listing's currency, every line rounded to that unit half away from zero.
 //!
 //! nightsTotal = sum of each stayed night's price; discount = nightsTotal ×

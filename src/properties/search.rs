@@ -2,7 +2,7 @@
 //! properties, every filter combinable, keyset pagination on (sort key, id).
 //!
 //! Places are compared by each listing's public point, never its real one
-//! (RULES.md section 13; `properties::location`), so no sequence of
+//! (docs/API.md, Listings; `properties::location`), so no sequence of
 //! searches finds a home closer than that point. Distances use a flat-earth
 //! approximation around the search point (one degree of latitude is 111.195
 //! km; longitude is scaled by the cosine of the point's latitude), which
@@ -52,7 +52,7 @@ const MAX_TEXT: usize = 200;
 /// is 12000000), a column the database derives from `price_cents` and
 /// `currency`. `minPrice`, `maxPrice` and the price orders compare it, so
 /// prices compare by their face value in their own currency whatever its
-/// places (RULES.md section 13: no conversion), with the search indexes'
+/// places (docs/API.md, Listings: no conversion), with the search indexes'
 /// help.
 #[derive(Clone, Copy)]
 struct PriceKey;

@@ -1,4 +1,4 @@
-//! The listing fields of RULES.md section 9, parsed once from input. Each
+//! The listing fields of docs/API.md, Limits, parsed once from input. Each
 //! error names its field relative to the input (`title`, `pricePerNight`);
 //! resolvers prefix the path (`input.title`).
 

@@ -1,4 +1,4 @@
-//! Rate limits (RULES §9): per client IP, per signed-in user, and a stricter
+//! Rate limits (docs/API.md, Rate limits): per client IP, per signed-in user, and a stricter
 //! per-IP budget for the sign-in mutations.
 //!
 //! Each limit is a GCRA (generic cell rate algorithm): a key stores its

@@ -1,4 +1,4 @@
-//! The review rules (RULES.md section 4): the guest of a COMPLETED stay
+//! The review rules (docs/API.md, Reviews): the guest of a COMPLETED stay
 //! reviews it within 14 days after checkOut, once; the listing's host
 //! responds, once. A review, the rating aggregates it changes (the
 //! listing's and the host's, by atomic increments) and the host's

@@ -9,7 +9,7 @@ use std::{
 
 use super::RawConfig;
 
-/// Rate limits (RULES §9); a rate or burst of 0 turns its limit off.
+/// Rate limits (docs/API.md, Rate limits); a rate or burst of 0 turns its limit off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitConfig {
     pub ip_per_second: u32,

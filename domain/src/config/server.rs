@@ -10,7 +10,7 @@ use anyhow::Context;
 use super::RawConfig;
 
 /// What a client may hold of the server's connections, and for how long
-/// (RULES §20).
+/// (docs/SECURITY.md, Every bound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ConnectionLimits {
     /// Request headers must arrive within this; an idle connection is

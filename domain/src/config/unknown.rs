@@ -1,4 +1,4 @@
-//! Settings Roost does not know stop the start (RULES §19): a misspelt
+//! Settings Roost does not know stop the start (README, Configuration): a misspelt
 //! `ROOST_DATABSE_URL` would otherwise be ignored without a word, and the
 //! server would run on its default database.
 //!

@@ -1,4 +1,4 @@
-//! Money as the rules see it (RULES.md sections 6 and 13): an exact integer
+//! Money as the rules see it (docs/API.md, Listings): an exact integer
 //! count of a currency's ISO 4217 minor unit. USD and EUR have 2 places
 //! (12950 is 129.50), JPY and KRW none (12000 is 12000), KWD and BHD 3
 //! (12345 is 12.345). Amounts are only ever rounded to that unit, half away
