@@ -25,13 +25,17 @@ pub struct GraphqlConfig {
     pub max_errors: usize,
 }
 
-impl Default for GraphqlConfig {
-    fn default() -> Self {
-        let raw = RawConfig::default();
+impl GraphqlConfig {
+    /// The endpoint's settings; the playground and introspection default to
+    /// on in development and off in production.
+    pub(super) fn from_raw(raw: &RawConfig, production: bool) -> Self {
         Self {
-            playground: true,
-            playground_assets_dir: raw.playground_assets_dir,
-            introspection: true,
+            playground: raw.playground.unwrap_or(!production),
+            playground_assets_dir: raw
+                .playground_assets_dir
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
+            introspection: raw.introspection.unwrap_or(!production),
             max_depth: raw.max_query_depth,
             max_complexity: raw.max_query_complexity,
             max_aliases: raw.max_query_aliases,
@@ -40,6 +44,13 @@ impl Default for GraphqlConfig {
             max_list_items: raw.max_list_items,
             max_errors: raw.max_response_errors,
         }
+    }
+}
+
+impl Default for GraphqlConfig {
+    /// Development's: what `roost schema` prints the schema with.
+    fn default() -> Self {
+        Self::from_raw(&RawConfig::default(), false)
     }
 }
 

@@ -142,6 +142,7 @@ impl Config {
     fn resolve(raw: RawConfig) -> anyhow::Result<Self> {
         let production = raw.env == Environment::Production;
         let connections = ConnectionLimits::from_raw(&raw);
+        let graphql = GraphqlConfig::from_raw(&raw, production);
         let jwt_secret = match raw.jwt_secret.filter(|s| !s.is_empty()) {
             Some(secret) => JwtSecret::given(secret, production)?,
             None if production => bail!(
@@ -232,14 +233,10 @@ impl Config {
             }
             _ => None,
         };
-        let playground = raw.playground.unwrap_or(!production);
-        let playground_assets_dir = raw
-            .playground_assets_dir
-            .filter(|p| !p.as_os_str().is_empty());
-        if let (true, Some(dir)) = (playground, &playground_assets_dir) {
+        if let (true, Some(dir)) = (graphql.playground, &graphql.playground_assets_dir) {
             graphql::check_playground_assets(dir)?;
         }
-        let introspection = raw.introspection.unwrap_or(!production);
+        let introspection = graphql.introspection;
         Ok(Self {
             env: raw.env,
             bind,
@@ -285,18 +282,7 @@ impl Config {
                     _ => None,
                 },
             },
-            graphql: GraphqlConfig {
-                playground,
-                playground_assets_dir,
-                introspection,
-                max_depth: raw.max_query_depth,
-                max_complexity: raw.max_query_complexity,
-                max_aliases: raw.max_query_aliases,
-                max_tokens: raw.max_query_tokens,
-                max_variables: raw.max_query_variables,
-                max_list_items: raw.max_list_items,
-                max_errors: raw.max_response_errors,
-            },
+            graphql,
             shutdown_timeout: raw.shutdown_timeout,
             request_timeout: raw.request_timeout.max(Duration::from_millis(100)),
             connections,
